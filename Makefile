@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# leakwatch: BPF object -> skeleton -> daemon and client. Everything generated lives in build/.
+
+OUT		:= build
+CLANG		?= clang
+BPFTOOL		?= bpftool
+CC		?= gcc
+PREFIX		?= /usr/local
+ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+VERSION		:= 0.1.0
+CFLAGS		?= -O2 -g
+WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS	+= -Iinclude -Iuserspace -I$(OUT) -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"'
+# Recursive (=) on purpose: evaluated in recipes, after 'make deps' may have installed them.
+PKGS		= libbpf libelf libdw jansson zlib
+LIBS		= $(shell pkg-config --libs $(PKGS))
+
+# clang's BPF target does not see the host's system include dirs; hand them over explicitly.
+CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+BPF_OBJS	:= $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL		:= $(OUT)/leakwatch.skel.h
+
+MAINS		:= userspace/leakwatchd.c userspace/leakwatch.c
+LIB_SRCS	:= $(filter-out $(MAINS),$(wildcard userspace/*.c))
+LIB_OBJS	:= $(patsubst userspace/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+LIB		:= $(OUT)/libleakwatch.a
+
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+
+# Test programs: built -O2 both with and without frame pointers; they print their own truth.
+PROG_SRCS	:= $(wildcard tests/progs/*.c)
+PROG_BINS	:= $(foreach p,$(PROG_SRCS),$(patsubst tests/progs/%.c,$(OUT)/progs/%-fp,$(p)) \
+			$(patsubst tests/progs/%.c,$(OUT)/progs/%-nofp,$(p)))
+BENCH_SRCS	:= $(wildcard tests/bench/*.c)
+BENCH_BINS	:= $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps run test unit-test check-test bench format format-check vmlinux install clean
+
+all: $(OUT)/leakwatchd $(OUT)/leakwatch
+
+deps:
+	@scripts/deps.sh
+
+$(OUT)/bpf/%.tmp.o: bpf/%.bpf.c include/leakwatch_abi.h bpf/*.h vmlinux/vmlinux.h | $(OUT)/bpf
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf \
+		$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror -c $< -o $@
+
+$(OUT)/bpf/%.bpf.o: $(OUT)/bpf/%.tmp.o
+	$(BPFTOOL) gen object $@ $<
+
+$(OUT)/leakwatch.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUT)/leakwatch.bpf.o
+	$(BPFTOOL) gen skeleton $< name leakwatch_bpf > $@
+
+$(OUT)/obj/%.o: userspace/%.c $(SKEL) | $(OUT)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(OUT)/leakwatchd: $(OUT)/obj/leakwatchd.o $(LIB)
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/leakwatch: $(OUT)/obj/leakwatch.o $(LIB)
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(LIB) tests/unit/unit.h | $(OUT)/tests
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -MMD -MP $< $(LIB) $(LIBS) -o $@
+
+$(OUT)/progs/%-fp: tests/progs/%.c | $(OUT)/progs
+	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
+
+$(OUT)/progs/%-nofp: tests/progs/%.c | $(OUT)/progs
+	$(CC) -O2 -g -fomit-frame-pointer -pthread $< -o $@
+
+$(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
+	$(CC) -O2 -g -pthread $< -o $@
+
+$(OUT)/bpf $(OUT)/obj $(OUT)/tests $(OUT)/progs $(OUT)/bench:
+	mkdir -p $@
+
+# The README's test command: installs what is missing, builds, runs every tier.
+test: deps
+	@$(MAKE) --no-print-directory all unit-test-bins test-progs
+	@tests/run.sh
+
+unit-test-bins: $(UNIT_BINS)
+test-progs: $(PROG_BINS) $(BENCH_BINS)
+
+bench: all $(BENCH_BINS) $(PROG_BINS)
+	tests/bench/run.sh
+
+# The README's start command: installs what is missing, builds, runs the daemon with defaults.
+run: deps
+	@$(MAKE) --no-print-directory all
+	exec $(OUT)/leakwatchd
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+FORMAT_SRCS = $(wildcard userspace/*.[ch] bpf/*.[ch] include/*.h tests/unit/*.[ch] tests/progs/*.c tests/bench/*.c)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+install: all
+	install -D -m 0755 $(OUT)/leakwatchd $(DESTDIR)$(PREFIX)/sbin/leakwatchd
+	install -D -m 0755 $(OUT)/leakwatch $(DESTDIR)$(PREFIX)/bin/leakwatch
+
+clean:
+	rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/*.d)

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one boundary between the BPF programs and user space: map keys, map values, event records
+ * and the drop/counter enums. Fixed-width types only, explicit padding, no pointers. User space
+ * checks every size with _Static_assert (see the end of this file), so a layout change that
+ * breaks one side breaks the build, not the data.
+ */
+#ifndef LEAKWATCH_ABI_H
+#define LEAKWATCH_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h already provides __u8 .. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+/* Deepest user stack kept per allocation site; the innermost frame is the allocator's caller. */
+#define LW_MAX_STACK_DEPTH 32
+
+/* Which allocator entry point a probe program serves (indexes per-function counters). */
+enum lw_func {
+	LW_FN_MALLOC = 0,
+	LW_FN_CALLOC,
+	LW_FN_REALLOC,
+	LW_FN_REALLOCARRAY,
+	LW_FN_POSIX_MEMALIGN,
+	LW_FN_ALIGNED_ALLOC,
+	LW_FN_MEMALIGN,
+	LW_FN_VALLOC,
+	LW_FN_PVALLOC,
+	LW_FN_FREE,
+	LW_FN_MAX,
+};
+
+/*
+ * Everything the hot path gives up on, by reason, in a per-CPU array. User space sums the CPUs
+ * and exports the totals; nothing is dropped without being counted here.
+ */
+enum lw_drop {
+	LW_DROP_ALLOC_MAP_FULL = 0,	/* live-allocation map had no room: allocation untracked */
+	LW_DROP_AGG_MAP_FULL,		/* per-site aggregate map had no room */
+	LW_DROP_STACK_MAP_FULL,		/* stack map had no room: site recorded without frames */
+	LW_DROP_STACK_MISSING,		/* could not read the caller's return address */
+	LW_DROP_FREE_UNKNOWN,		/* free/realloc of an address never seen allocated */
+	LW_DROP_NO_TASK_STORAGE,	/* per-thread state unavailable (recursion or no memory) */
+	LW_DROP_PROC_MAP_FULL,		/* process identity map had no room */
+	LW_DROP_EVENT_LOST,		/* exit/exec event ring full: user space sweeps later */
+	LW_DROP_MAX,
+};
+
+/* Event counters (not drops): also per CPU, summed by user space. */
+enum lw_count {
+	LW_CNT_ALLOCS = 0,		/* successful allocations recorded */
+	LW_CNT_FREES,			/* frees matched to a recorded allocation */
+	LW_CNT_FAILED_ALLOCS,		/* allocator returned NULL / error */
+	LW_CNT_NESTED,			/* allocator calls made inside another allocator call */
+	LW_CNT_MAX,
+};
+
+/*
+ * A process is (tgid, ident). ident is the boot-time ns of the process start, replaced by the
+ * boot-time ns of its last exec, so PID reuse and exec both start a new identity.
+ */
+struct lw_proc_val {
+	__u64 ident;
+	__u64 start_ns;		/* task->group_leader->start_boottime, matches /proc/PID/stat */
+};
+
+/* Key of one live allocation. */
+struct lw_alloc_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct lw_alloc_val {
+	__u64 size;
+	__u64 stack_id;
+	__u64 ident;		/* owner identity: a free from a reused pid never matches */
+	__u64 birth_ns;		/* bpf_ktime_get_boot_ns() at allocation */
+};
+
+/* Key of one allocation site of one process. stack_id is the key of lw_stack_val in "stacks". */
+struct lw_agg_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ident;
+	__u64 stack_id;
+};
+
+/* Updated with atomic adds from every CPU; live_* may transiently lag the other fields. */
+struct lw_agg_val {
+	__s64 live_bytes;
+	__s64 live_allocs;
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 frees;
+	__u64 free_bytes;
+};
+
+struct lw_stack_val {
+	__u32 nr;		/* frames used in ips[] */
+	__u32 pad;
+	__u64 ips[LW_MAX_STACK_DEPTH];
+};
+
+enum lw_event_type {
+	LW_EV_EXIT = 1,		/* the whole thread group exited */
+	LW_EV_EXEC = 2,		/* the process exec'd: old_ident ended, new_ident began */
+};
+
+struct lw_event {
+	__u32 type;
+	__u32 tgid;
+	__u64 old_ident;
+	__u64 new_ident;
+	__u64 ts_ns;
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct lw_proc_val) == 16, "lw_proc_val layout");
+_Static_assert(sizeof(struct lw_alloc_key) == 16, "lw_alloc_key layout");
+_Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val layout");
+_Static_assert(sizeof(struct lw_agg_key) == 24, "lw_agg_key layout");
+_Static_assert(sizeof(struct lw_agg_val) == 48, "lw_agg_val layout");
+_Static_assert(sizeof(struct lw_stack_val) == 8 + 8 * LW_MAX_STACK_DEPTH, "lw_stack_val layout");
+_Static_assert(sizeof(struct lw_event) == 32, "lw_event layout");
+#endif
+
+#endif /* LEAKWATCH_ABI_H */
