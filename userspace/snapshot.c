@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdlib.h>
+
+#include "snapshot.h"
+
+struct lw_stackinfo *lw_stackinfo__new(unsigned int nframes)
+{
+	struct lw_stackinfo *si = calloc(1, sizeof(*si) + nframes * sizeof(si->frames[0]));
+
+	if (!si)
+		return NULL;
+	si->refcnt = 1;
+	si->nframes = nframes;
+	return si;
+}
+
+struct lw_stackinfo *lw_stackinfo__get(struct lw_stackinfo *si)
+{
+	if (si)
+		si->refcnt++;
+	return si;
+}
+
+void lw_stackinfo__put(struct lw_stackinfo *si)
+{
+	if (!si || --si->refcnt)
+		return;
+	for (unsigned int i = 0; i < si->nframes; i++) {
+		free((char *)si->frames[i].symbol);
+		free((char *)si->frames[i].module);
+		free((char *)si->frames[i].file);
+	}
+	free(si);
+}
+
+struct lw_procinfo *lw_procinfo__get(struct lw_procinfo *pi)
+{
+	if (pi)
+		pi->refcnt++;
+	return pi;
+}
+
+void lw_procinfo__put(struct lw_procinfo *pi)
+{
+	if (!pi || --pi->refcnt)
+		return;
+	free(pi->exe);
+	free(pi);
+}
+
+const char *lw_verdict_name(enum lw_verdict v)
+{
+	switch (v) {
+	case LW_VERDICT_LEAK:
+		return "leak";
+	case LW_VERDICT_GROWING:
+		return "growing";
+	case LW_VERDICT_PLATEAU:
+		return "plateau";
+	case LW_VERDICT_STABLE:
+	default:
+		return "stable";
+	}
+}
+
+const char *lw_drop_name(enum lw_drop d)
+{
+	static const char *const names[LW_DROP_MAX] = {
+		[LW_DROP_ALLOC_MAP_FULL] = "alloc_map_full",
+		[LW_DROP_AGG_MAP_FULL] = "site_map_full",
+		[LW_DROP_STACK_MAP_FULL] = "stack_map_full",
+		[LW_DROP_STACK_MISSING] = "stack_missing",
+		[LW_DROP_FREE_UNKNOWN] = "free_unknown",
+		[LW_DROP_NO_TASK_STORAGE] = "no_task_storage",
+		[LW_DROP_PROC_MAP_FULL] = "proc_map_full",
+		[LW_DROP_EVENT_LOST] = "event_lost",
+	};
+
+	return d < LW_DROP_MAX && names[d] ? names[d] : "unknown";
+}
+
+const char *lw_count_name(enum lw_count c)
+{
+	static const char *const names[LW_CNT_MAX] = {
+		[LW_CNT_ALLOCS] = "allocs",
+		[LW_CNT_FREES] = "frees",
+		[LW_CNT_FAILED_ALLOCS] = "failed_allocs",
+		[LW_CNT_NESTED] = "nested_calls",
+	};
+
+	return c < LW_CNT_MAX && names[c] ? names[c] : "unknown";
+}
+
+struct lw_snapshot *lw_snapshot__new(size_t nsites)
+{
+	struct lw_snapshot *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->refcnt = 1;
+	if (nsites) {
+		s->sites = calloc(nsites, sizeof(*s->sites));
+		if (!s->sites) {
+			free(s);
+			return NULL;
+		}
+	}
+	s->nsites = nsites;
+	return s;
+}
+
+struct lw_snapshot *lw_snapshot__get(struct lw_snapshot *s)
+{
+	if (s)
+		s->refcnt++;
+	return s;
+}
+
+void lw_snapshot__put(struct lw_snapshot *s)
+{
+	if (!s || --s->refcnt)
+		return;
+	for (size_t i = 0; i < s->nsites; i++) {
+		lw_procinfo__put(s->sites[i].proc);
+		lw_stackinfo__put(s->sites[i].stack);
+	}
+	for (size_t i = 0; i < s->status.nattached; i++)
+		free(s->status.attached[i].path);
+	free(s->status.attached);
+	free(s->sites);
+	free(s);
+}
+
+/* Leaks first, then growing, then by growth rate, then by live bytes. */
+static int site_cmp(const void *pa, const void *pb)
+{
+	const struct lw_site_snap *a = pa, *b = pb;
+
+	if (a->verdict != b->verdict)
+		return a->verdict == LW_VERDICT_LEAK ? -1 : b->verdict == LW_VERDICT_LEAK ? 1 : 0;
+	if (a->growth_bytes_per_sec != b->growth_bytes_per_sec)
+		return a->growth_bytes_per_sec > b->growth_bytes_per_sec ? -1 : 1;
+	if (a->live_bytes != b->live_bytes)
+		return a->live_bytes > b->live_bytes ? -1 : 1;
+	return a->proc->pid < b->proc->pid ? -1 : a->proc->pid > b->proc->pid;
+}
+
+void lw_snapshot__rank(struct lw_snapshot *s)
+{
+	if (s->nsites > 1)
+		qsort(s->sites, s->nsites, sizeof(s->sites[0]), site_cmp);
+}
