@@ -47,7 +47,7 @@ all: $(OUT)/leakwatchd $(OUT)/leakwatch
 deps:
 	@scripts/deps.sh
 
-$(OUT)/bpf/%.tmp.o: bpf/%.bpf.c include/leakwatch_abi.h bpf/*.h vmlinux/vmlinux.h | $(OUT)/bpf
+$(OUT)/bpf/%.tmp.o: bpf/%.bpf.c include/leakwatch_abi.h $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUT)/bpf
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf \
 		$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror -c $< -o $@
 

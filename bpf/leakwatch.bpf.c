@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * leakwatch's hot path.
+ *
+ * Hooks: uprobes at the entry of every libc allocator function (malloc, calloc, realloc,
+ * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free) and uretprobes
+ * on those that return memory; BTF tracepoints on exec, exit and fork.
+ *
+ * Keeps: one record per live allocation keyed by (tgid, address); per (process, stack)
+ * aggregates of live bytes and counts; the stacks themselves in a hash keyed by a 64-bit hash of
+ * the frames; a per-thread state in task storage (nesting depth, arguments of the call in
+ * flight, the stack scratch buffer), which the kernel frees with the thread.
+ *
+ * Never: symbolizes, sleeps, or drops anything without counting it in "drops". It never takes a
+ * decision user space can take later: exited processes are reported through the ring buffer and
+ * their state is swept by the daemon.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "leakwatch_abi.h"
+
+/* vmlinux.h carries no errno values */
+#define EEXIST 17
+#define E2BIG 7
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid = 0;	/* the daemon: its own allocations are not traced */
+const volatile bool filter_pids = false;	/* trace only tgids in "targets" (and children) */
+const volatile __u32 stack_depth = 16;	/* frames kept, 1..LW_MAX_STACK_DEPTH */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct lw_proc_val);
+} procs SEC(".maps");
+
+/* Sizes of the big maps are set by user space from the configuration. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct lw_alloc_key);
+	__type(value, struct lw_alloc_val);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct lw_agg_key);
+	__type(value, struct lw_agg_val);
+} aggs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct lw_stack_val);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LW_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/*
+ * Per-thread state. The stack scratch buffer lives here rather than in a per-CPU array because
+ * a uprobe program may be preempted on some attach paths (uprobe_multi runs with only migration
+ * disabled), and another thread on the same CPU would then scribble over a per-CPU buffer.
+ */
+struct thread_state {
+	__u64 ident;		/* cached process identity, 0 = not looked up yet */
+	__u64 entry_sp;		/* stack pointer at the outermost allocator entry */
+	__u32 depth;		/* allocator calls in flight on this thread */
+	__u32 func;		/* enum lw_func of the outermost call */
+	__u64 size;		/* requested size of the outermost call */
+	__u64 memptr;		/* posix_memalign's out pointer */
+	__u64 stack_id;
+	/* realloc: the old block's record, removed at entry, restored if realloc fails */
+	__u64 old_addr;
+	struct lw_alloc_val old;
+	bool have_old;
+	struct lw_stack_val scratch;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} tstate SEC(".maps");
+
+static __always_inline void bump(void *map, __u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c)
+		*c += 1;	/* per-CPU slot: no atomics needed */
+}
+
+static __always_inline bool traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	return !filter_pids || bpf_map_lookup_elem(&targets, &tgid);
+}
+
+static __always_inline struct thread_state *thread_state(bool create)
+{
+	struct thread_state *ts;
+
+	ts = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0,
+				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!ts && create)
+		bump(&drops, LW_DROP_NO_TASK_STORAGE);
+	return ts;
+}
+
+static __always_inline __u64 leader_start_ns(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+/*
+ * The identity of the calling process, cached per thread. A procs entry left behind by a process
+ * whose exit we missed is recognised by its start time and replaced, so a reused pid never
+ * inherits it.
+ */
+static __always_inline __u64 proc_ident(__u32 tgid, struct thread_state *ts)
+{
+	struct lw_proc_val *pv, nv;
+	__u64 start;
+
+	if (ts->ident)
+		return ts->ident;
+	start = leader_start_ns(bpf_get_current_task_btf());
+	pv = bpf_map_lookup_elem(&procs, &tgid);
+	if (pv && pv->start_ns == start) {
+		ts->ident = pv->ident;
+		return ts->ident;
+	}
+	nv.ident = start;
+	nv.start_ns = start;
+	if (bpf_map_update_elem(&procs, &tgid, &nv, BPF_ANY))
+		bump(&drops, LW_DROP_PROC_MAP_FULL);
+	ts->ident = start;
+	return start;
+}
+
+static __always_inline __u64 hash_frames(struct lw_stack_val *st, __u32 nr)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (__u32 i = 0; i < LW_MAX_STACK_DEPTH; i++) {
+		if (i >= nr)
+			break;
+		h ^= st->ips[i];
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h | 1;	/* 0 means "no stack" */
+}
+
+/*
+ * Capture the user stack at allocator entry. *sp is the caller's return address whether or not
+ * the caller keeps frame pointers; the frame-pointer walk supplies the rest (skipping its first
+ * entry, the probed instruction itself). Without frame pointers the walk may produce garbage
+ * after the first frame: user space cuts the stack at the first frame outside executable code.
+ */
+static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_state *ts)
+{
+	struct lw_stack_val *st = &ts->scratch;
+	__u32 depth = stack_depth;
+	__u64 id;
+	long n;
+
+	if (bpf_probe_read_user(&st->ips[0], sizeof(__u64), (void *)PT_REGS_SP(ctx))) {
+		bump(&drops, LW_DROP_STACK_MISSING);
+		return 0;
+	}
+	st->nr = 1;
+	if (depth > 1) {
+		if (depth > LW_MAX_STACK_DEPTH)
+			depth = LW_MAX_STACK_DEPTH;
+		n = bpf_get_stack(ctx, &st->ips[1], (depth - 1) * sizeof(__u64),
+				  BPF_F_USER_STACK | 1 /* skip the probed ip */);
+		if (n > 0)
+			st->nr += n / sizeof(__u64);
+	}
+	id = hash_frames(st, st->nr);
+	if (!bpf_map_lookup_elem(&stacks, &id) &&
+	    bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST) == -E2BIG)
+		bump(&drops, LW_DROP_STACK_MAP_FULL);
+	return id;
+}
+
+static __always_inline struct lw_agg_val *agg_get(struct lw_agg_key *key, bool create)
+{
+	static const struct lw_agg_val zero;
+	struct lw_agg_val *a;
+
+	a = bpf_map_lookup_elem(&aggs, key);
+	if (a || !create)
+		return a;
+	bpf_map_update_elem(&aggs, key, &zero, BPF_NOEXIST);
+	a = bpf_map_lookup_elem(&aggs, key);
+	if (!a)
+		bump(&drops, LW_DROP_AGG_MAP_FULL);
+	return a;
+}
+
+static __always_inline void agg_add(__u32 tgid, const struct lw_alloc_val *v)
+{
+	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
+	struct lw_agg_val *a = agg_get(&key, true);
+
+	if (!a)
+		return;
+	__sync_fetch_and_add(&a->live_bytes, v->size);
+	__sync_fetch_and_add(&a->live_allocs, 1);
+	__sync_fetch_and_add(&a->allocs, 1);
+	__sync_fetch_and_add(&a->alloc_bytes, v->size);
+}
+
+static __always_inline void agg_sub(__u32 tgid, const struct lw_alloc_val *v)
+{
+	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
+	struct lw_agg_val *a = agg_get(&key, false);
+
+	if (!a)
+		return;
+	__sync_fetch_and_add(&a->live_bytes, -(__s64)v->size);
+	__sync_fetch_and_add(&a->live_allocs, -1);
+	__sync_fetch_and_add(&a->frees, 1);
+	__sync_fetch_and_add(&a->free_bytes, v->size);
+}
+
+static __always_inline void record_alloc(__u32 tgid, __u64 ident, __u64 addr, __u64 size,
+					 __u64 stack_id)
+{
+	struct lw_alloc_key key = { .tgid = tgid, .addr = addr };
+	struct lw_alloc_val val = {
+		.size = size, .stack_id = stack_id, .ident = ident,
+		.birth_ns = bpf_ktime_get_boot_ns(),
+	};
+	struct lw_alloc_val *stale;
+	long err;
+
+	err = bpf_map_update_elem(&allocs, &key, &val, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* We missed this block's free: retire its old record before reusing the key. */
+		stale = bpf_map_lookup_elem(&allocs, &key);
+		if (stale && stale->ident == ident)
+			agg_sub(tgid, stale);
+		err = bpf_map_update_elem(&allocs, &key, &val, BPF_ANY);
+	}
+	if (err) {
+		bump(&drops, LW_DROP_ALLOC_MAP_FULL);
+		return;
+	}
+	agg_add(tgid, &val);
+	bump(&counts, LW_CNT_ALLOCS);
+}
+
+/* Remove addr's record; copies it to *out when given. Returns true if it was ours. */
+static __always_inline bool forget_alloc(__u32 tgid, __u64 ident, __u64 addr,
+					 struct lw_alloc_val *out)
+{
+	struct lw_alloc_key key = { .tgid = tgid, .addr = addr };
+	struct lw_alloc_val *v, copy;
+
+	v = bpf_map_lookup_elem(&allocs, &key);
+	if (!v) {
+		bump(&drops, LW_DROP_FREE_UNKNOWN);
+		return false;
+	}
+	copy = *v;
+	/* Two threads freeing one block (a double free) race here: only the deleter counts it. */
+	if (bpf_map_delete_elem(&allocs, &key))
+		return false;
+	if (copy.ident != ident) {
+		/* left by an earlier process with this pid */
+		bump(&drops, LW_DROP_FREE_UNKNOWN);
+		return false;
+	}
+	agg_sub(tgid, &copy);
+	bump(&counts, LW_CNT_FREES);
+	if (out)
+		*out = copy;
+	return true;
+}
+
+/*
+ * Outermost-call tracking. glibc's allocator functions call each other (realloc(NULL, n) and
+ * the memalign family call malloc, reallocarray calls realloc, realloc(p, 0) calls free); only
+ * the outermost call describes what the program asked for. If a return was never seen (the
+ * thread left the allocator by longjmp, or the probe was attached mid-call), the stack pointer
+ * tells: a call made above the recorded entry frame cannot be nested in it.
+ */
+static __always_inline struct thread_state *enter(struct pt_regs *ctx, __u32 tgid)
+{
+	struct thread_state *ts = thread_state(true);
+	__u64 sp = PT_REGS_SP(ctx);
+
+	if (!ts)
+		return NULL;
+	if (ts->depth && sp > ts->entry_sp)
+		ts->depth = 0;
+	if (ts->depth++) {
+		bump(&counts, LW_CNT_NESTED);
+		return NULL;
+	}
+	ts->entry_sp = sp;
+	ts->have_old = false;
+	ts->old_addr = 0;
+	ts->memptr = 0;
+	return ts;
+}
+
+/* Returns the thread's state when this is the outermost allocator call, else NULL. */
+static __always_inline struct thread_state *alloc_enter(struct pt_regs *ctx, enum lw_func fn,
+							 __u64 size)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *ts;
+
+	if (!traced(tgid))
+		return NULL;
+	ts = enter(ctx, tgid);
+	if (!ts)
+		return NULL;
+	ts->func = fn;
+	ts->size = size;
+	ts->stack_id = capture_stack(ctx, ts);
+	return ts;
+}
+
+static __always_inline int realloc_enter(struct pt_regs *ctx, enum lw_func fn, __u64 old,
+					 __u64 size)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *ts;
+	__u64 ident;
+
+	ts = alloc_enter(ctx, fn, size);
+	if (!ts)
+		return 0;
+	/*
+	 * Retire the old block now, before realloc can hand it to another thread: doing it at
+	 * return would race with that thread's record of the same address.
+	 */
+	if (old) {
+		ident = proc_ident(tgid, ts);
+		ts->old_addr = old;
+		ts->have_old = forget_alloc(tgid, ident, old, &ts->old);
+	}
+	return 0;
+}
+
+static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *ts;
+	__u64 addr = ret, ident;
+
+	if (!traced(tgid))
+		return 0;
+	ts = thread_state(false);
+	if (!ts || !ts->depth)
+		return 0;
+	if (--ts->depth)
+		return 0;
+	ident = proc_ident(tgid, ts);
+
+	switch (ts->func) {
+	case LW_FN_POSIX_MEMALIGN:
+		/* returns an error number; the block is in *memptr */
+		if ((int)ret != 0 || !ts->memptr ||
+		    bpf_probe_read_user(&addr, sizeof(addr), (void *)ts->memptr))
+			addr = 0;
+		break;
+	case LW_FN_REALLOC:
+	case LW_FN_REALLOCARRAY:
+		if (!ret && ts->size && ts->have_old) {
+			/* failed: the old block is untouched and still live */
+			record_alloc(tgid, ts->old.ident, ts->old_addr, ts->old.size,
+				     ts->old.stack_id);
+			bump(&counts, LW_CNT_FAILED_ALLOCS);
+			return 0;
+		}
+		if (!ret && !ts->size && ts->old_addr)
+			return 0;	/* realloc(p, 0) freed p */
+		break;
+	default:
+		break;
+	}
+	if (!addr) {
+		bump(&counts, LW_CNT_FAILED_ALLOCS);
+		return 0;
+	}
+	record_alloc(tgid, ident, addr, ts->size, ts->stack_id);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_malloc, __u64 size)
+{
+	alloc_enter(ctx, LW_FN_MALLOC, size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
+{
+	/* an overflowing product fails in calloc itself; the record is never made */
+	alloc_enter(ctx, LW_FN_CALLOC, n * size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_realloc, __u64 old, __u64 size)
+{
+	return realloc_enter(ctx, LW_FN_REALLOC, old, size);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_reallocarray, __u64 old, __u64 n, __u64 size)
+{
+	return realloc_enter(ctx, LW_FN_REALLOCARRAY, old, n * size);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
+{
+	struct thread_state *ts = alloc_enter(ctx, LW_FN_POSIX_MEMALIGN, size);
+
+	if (ts)
+		ts->memptr = memptr;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_aligned_alloc, __u64 align, __u64 size)
+{
+	alloc_enter(ctx, LW_FN_ALIGNED_ALLOC, size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_memalign, __u64 align, __u64 size)
+{
+	alloc_enter(ctx, LW_FN_MEMALIGN, size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_valloc, __u64 size)
+{
+	alloc_enter(ctx, LW_FN_VALLOC, size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_pvalloc, __u64 size)
+{
+	alloc_enter(ctx, LW_FN_PVALLOC, size);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
+{
+	return alloc_exit(ctx, ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lw_free, __u64 addr)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *ts;
+
+	if (!addr || !traced(tgid))
+		return 0;
+	ts = thread_state(true);
+	if (!ts)
+		return 0;
+	/* a free made by realloc itself is accounted when realloc returns */
+	if (ts->depth && PT_REGS_SP(ctx) < ts->entry_sp) {
+		bump(&counts, LW_CNT_NESTED);
+		return 0;
+	}
+	ts->depth = 0;
+	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL);
+	return 0;
+}
+
+static __always_inline void emit(__u32 type, __u32 tgid, __u64 old_ident, __u64 new_ident)
+{
+	struct lw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		bump(&drops, LW_DROP_EVENT_LOST);
+		return;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	e->old_ident = old_ident;
+	e->new_ident = new_ident;
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Exec keeps the pid but replaces the image: a new identity starts. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lw_proc_val *pv, nv;
+	struct thread_state *ts;
+
+	pv = bpf_map_lookup_elem(&procs, &tgid);
+	if (!pv)
+		return 0;	/* never allocated while traced: nothing to retire */
+	nv.ident = bpf_ktime_get_boot_ns();
+	nv.start_ns = pv->start_ns;
+	emit(LW_EV_EXEC, tgid, pv->ident, nv.ident);
+	bpf_map_update_elem(&procs, &tgid, &nv, BPF_ANY);
+	ts = thread_state(false);
+	if (ts) {
+		ts->ident = nv.ident;
+		ts->depth = 0;
+	}
+	return 0;
+}
+
+/* Fires per thread; the process is gone when the last thread's exit drops signal->live to 0. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(lw_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct lw_proc_val *pv;
+
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	pv = bpf_map_lookup_elem(&procs, &tgid);
+	if (!pv)
+		return 0;
+	emit(LW_EV_EXIT, tgid, pv->ident, 0);
+	bpf_map_delete_elem(&procs, &tgid);
+	if (filter_pids)
+		bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+/* With --pid, children of traced processes are traced too. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	if (!filter_pids || ptgid == ctgid || !bpf_map_lookup_elem(&targets, &ptgid))
+		return 0;
+	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	return 0;
+}

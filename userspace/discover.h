@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Finds the libc objects that processes map and has the tracer attach to each once, by device
+ * and inode: the host's libc, a second glibc at another path, or one in another mount namespace.
+ * Every process is looked at when first seen and again after it execs (its executable changes);
+ * each object is examined once.
+ */
+#ifndef LW_DISCOVER_H
+#define LW_DISCOVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct lw_tracer;
+struct lw_discover;
+
+struct lw_discover *lw_discover__new(struct lw_tracer *t);
+void lw_discover__free(struct lw_discover *d);
+/* Scan /proc for processes not yet examined. Returns the number of objects newly attached. */
+int lw_discover__scan(struct lw_discover *d);
+/* Have pid looked at again on the next scan (it exec'd). */
+void lw_discover__forget(struct lw_discover *d, pid_t pid);
+/* Processes seen by the last scan. */
+size_t lw_discover__nprocs(const struct lw_discover *d);
+
+#endif /* LW_DISCOVER_H */

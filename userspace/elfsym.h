@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Function symbols of an ELF object, for choosing uprobe attach points: where a function
+ * starts (virtual address and file offset, which is what the kernel's uprobe API takes) and how
+ * long it is. .dynsym first (what the dynamic linker binds calls to), then .symtab.
+ */
+#ifndef LW_ELFSYM_H
+#define LW_ELFSYM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct lw_elf;
+
+struct lw_elf_sym {
+	uint64_t vaddr;
+	uint64_t size;
+	uint64_t file_offset;
+};
+
+/* Opens path read-only; NULL with errno set on failure (EINVAL: not an ELF object). */
+struct lw_elf *lw_elf__open(const char *path);
+void lw_elf__free(struct lw_elf *e);
+/* 0, or -ENOENT when the object defines no function of that name. */
+int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out);
+/* The object's DT_SONAME, or NULL. Owned by e. */
+const char *lw_elf__soname(struct lw_elf *e);
+
+#endif /* LW_ELFSYM_H */

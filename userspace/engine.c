@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/sysmacros.h>
+
+#include "discover.h"
+#include "engine.h"
+#include "log.h"
+#include "proctab.h"
+#include "sitetab.h"
+#include "symbolize.h"
+#include "tracer.h"
+#include "trend.h"
+#include <unistd.h>
+
+/* A site with no live allocation and no activity for this long is dropped from the maps. */
+#define IDLE_SITE_SEC 120.0
+
+struct lw_engine {
+	struct lw_config cfg;
+	struct lw_trend_params trend;
+	struct lw_tracer *tracer;
+	struct lw_discover *disc;
+	struct lw_proctab *procs;
+	struct lw_sitetab *sites;
+	struct lw_symbolizer *sym;
+	struct lw_snapshot *snap;
+
+	double started_mono;
+	unsigned int gen;
+	uint64_t drains;
+	double last_drain_wall, last_drain_dur;
+	double last_sweep;
+	uint64_t sweep_gen;
+	uint64_t naggs, nallocs, nstacks;
+
+	/* agg keys to delete from the kernel after this drain */
+	struct lw_agg_key *dead;
+	size_t ndead, dead_cap;
+	/* stacks found unreferenced by the previous stack sweep */
+	uint64_t *orphans;
+	size_t norphans, orphans_cap;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void set_trend_params(struct lw_engine *e, const struct lw_config *cfg)
+{
+	e->trend = (struct lw_trend_params){
+		.window_sec = cfg->window,
+		.min_growth_bytes = cfg->min_growth_bytes,
+		.significance = cfg->significance,
+		.warmup_sec = cfg->warmup,
+	};
+}
+
+static struct lw_snapshot *build_snapshot(struct lw_engine *e);
+
+struct lw_engine *lw_engine__new(const struct lw_config *cfg)
+{
+	struct lw_tracer_opts topts = {
+		.self = getpid(),
+		.pids = cfg->npids ? cfg->pids : NULL,
+		.npids = cfg->npids,
+		.max_allocations = cfg->max_allocations,
+		.max_sites = cfg->max_sites,
+		.max_stacks = cfg->max_stacks,
+		.stack_depth = cfg->stack_depth,
+	};
+	struct lw_engine *e = calloc(1, sizeof(*e));
+	size_t nobjs;
+	int err;
+
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	set_trend_params(e, cfg);
+	e->started_mono = mono_now();
+
+	e->tracer = lw_tracer__new(&topts);
+	if (!e->tracer)
+		goto fail;
+	e->procs = lw_proctab__new();
+	e->sites = lw_sitetab__new(cfg->max_series, cfg->history);
+	e->sym = lw_symbolizer__new();
+	e->disc = lw_discover__new(e->tracer);
+	if (!e->procs || !e->sites || !e->sym || !e->disc)
+		goto fail;
+
+	err = lw_discover__scan(e->disc);
+	if (err < 0) {
+		errno = -err;
+		lw_err("failed to scan /proc: %s", strerror(errno));
+		goto fail;
+	}
+	lw_tracer__objects(e->tracer, &nobjs);
+	if (!nobjs) {
+		lw_err("libc not found: no process maps a glibc libc.so that exports malloc");
+		errno = ENOENT;
+		goto fail;
+	}
+	e->snap = build_snapshot(e);
+	if (!e->snap)
+		goto fail;
+	return e;
+fail:
+	err = errno;
+	lw_engine__free(e);
+	errno = err;
+	return NULL;
+}
+
+void lw_engine__free(struct lw_engine *e)
+{
+	if (!e)
+		return;
+	lw_snapshot__put(e->snap);
+	/* sites refer to processes: free them first */
+	lw_sitetab__free(e->sites);
+	lw_proctab__free(e->procs);
+	lw_discover__free(e->disc);
+	lw_symbolizer__free(e->sym);
+	lw_tracer__free(e->tracer);
+	free(e->dead);
+	free(e->orphans);
+	free(e);
+}
+
+void lw_engine__reconfigure(struct lw_engine *e, const struct lw_config *cfg)
+{
+	/* map sizes, stack depth and the pid filter are fixed at load: they need a restart */
+	e->cfg.window = cfg->window;
+	e->cfg.min_growth_bytes = cfg->min_growth_bytes;
+	e->cfg.significance = cfg->significance;
+	e->cfg.warmup = cfg->warmup;
+	e->cfg.scan_interval = cfg->scan_interval;
+	e->cfg.exited_retention = cfg->exited_retention;
+	e->cfg.interval = cfg->interval;
+	set_trend_params(e, cfg);
+}
+
+int lw_engine__events_fd(const struct lw_engine *e)
+{
+	return lw_tracer__events_fd(e->tracer);
+}
+
+static void on_event(void *ctx, const struct lw_event *ev)
+{
+	struct lw_engine *e = ctx;
+	double now = mono_now();
+
+	/* the old identity ended either way; create it dead if it was never seen */
+	if (!lw_proctab__find(e->procs, ev->tgid, ev->old_ident))
+		lw_proctab__add_dead(e->procs, ev->tgid, ev->old_ident, now);
+	lw_proctab__mark_exited(e->procs, ev->tgid, ev->old_ident, now);
+	if (ev->type == LW_EV_EXEC)
+		lw_discover__forget(e->disc, ev->tgid);
+}
+
+void lw_engine__consume_events(struct lw_engine *e)
+{
+	lw_tracer__consume_events(e->tracer, on_event, e);
+}
+
+struct lw_snapshot *lw_engine__snapshot(struct lw_engine *e)
+{
+	return e->snap;
+}
+
+/*
+ * Resolve a site's stack at first sight. Frames after the first that fall outside executable
+ * code are what a frame-pointer walk reads through functions built without frame pointers:
+ * the stack is cut there rather than shown with invented callers.
+ */
+static struct lw_stackinfo *resolve_stack(struct lw_engine *e, struct lw_proc *p,
+					  uint64_t stack_id, double now)
+{
+	struct lw_stack_val sv;
+	struct lw_stackinfo *si;
+	unsigned int n;
+
+	if (!stack_id || lw_tracer__read_stack(e->tracer, stack_id, &sv) || !sv.nr)
+		return NULL;
+	/* code mapped after we read the maps (dlopen): read them again, at most once a second */
+	if (!lw_maps__is_code(&p->maps, sv.ips[0]))
+		lw_proc__refresh_maps(p, now, 1.0);
+	for (n = 1; n < sv.nr; n++)
+		if (!lw_maps__is_code(&p->maps, sv.ips[n]))
+			break;
+	si = lw_stackinfo__new(n);
+	if (!si)
+		return NULL;
+	for (unsigned int i = 0; i < n; i++)
+		lw_symbolizer__resolve(e->sym, p->pid, &p->maps, sv.ips[i], true, &si->frames[i]);
+	return si;
+}
+
+static int push_dead(struct lw_engine *e, const struct lw_agg_key *k)
+{
+	if (e->ndead == e->dead_cap) {
+		size_t cap = e->dead_cap ? e->dead_cap * 2 : 256;
+		struct lw_agg_key *v = realloc(e->dead, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		e->dead = v;
+		e->dead_cap = cap;
+	}
+	e->dead[e->ndead++] = *k;
+	return 0;
+}
+
+static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, double now)
+{
+	struct lw_site *s = lw_sitetab__find(e->sites, &a->key);
+
+	if (!s) {
+		uint64_t start = 0;
+		struct lw_proc *p;
+
+		lw_tracer__proc_start(e->tracer, a->key.tgid, a->key.ident, &start);
+		p = lw_proctab__get(e->procs, a->key.tgid, a->key.ident, start, now);
+		if (!p)
+			return;
+		s = lw_sitetab__add(e->sites, &a->key, p);
+		if (!s) {
+			/* not tracked: its process may still be dead, and must still be retired */
+			if (p->exited)
+				push_dead(e, &a->key);
+			return;
+		}
+		s->stack = resolve_stack(e, p, a->key.stack_id, now);
+		s->last_change = now;
+	}
+	if (s->val.allocs != a->val.allocs || s->val.frees != a->val.frees)
+		s->last_change = now;
+	s->val = a->val;
+	s->gen = e->gen;
+	if (s->proc->exited) {
+		/* final counters read: retire the kernel entry, keep ours for the record */
+		push_dead(e, &a->key);
+		return;
+	}
+	lw_series__push(s->series, now, a->val.live_bytes, a->val.live_allocs);
+	lw_trend__eval(s->series, &e->trend, &s->trend, &s->res);
+	if (!a->val.live_allocs && now - s->last_change > IDLE_SITE_SEC &&
+	    s->res.verdict == LW_VERDICT_STABLE)
+		push_dead(e, &a->key);
+}
+
+struct expire_ctx {
+	struct lw_engine *e;
+	double now;
+};
+
+/* Drop sites of processes gone longer than the retention, and sites retired from the kernel. */
+static bool expire_site(void *ctx, struct lw_site *s)
+{
+	struct expire_ctx *x = ctx;
+
+	if (s->proc->exited)
+		return x->now - s->proc->exited_at > x->e->cfg.exited_retention;
+	return s->gen != x->e->gen;
+}
+
+/* Sweep of the live-allocation table: ages per site, and leftovers of exited processes. */
+static bool sweep_alloc(void *ctx, const struct lw_alloc_entry *a)
+{
+	struct lw_engine *e = ctx;
+	struct lw_agg_key key = { .tgid = a->key.tgid, .ident = a->val.ident,
+				  .stack_id = a->val.stack_id };
+	struct lw_site *s = lw_sitetab__find(e->sites, &key);
+	struct lw_proc *p;
+
+	if (s) {
+		if (s->proc->exited)
+			return true;
+		if (s->oldest_gen != e->sweep_gen || a->val.birth_ns < s->oldest_birth_ns) {
+			s->oldest_birth_ns = a->val.birth_ns;
+			s->oldest_gen = e->sweep_gen;
+		}
+		return false;
+	}
+	p = lw_proctab__find(e->procs, a->key.tgid, a->val.ident);
+	return p && p->exited;
+}
+
+struct id_vec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int id_push(struct id_vec *iv, uint64_t id)
+{
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? iv->cap * 2 : 1024;
+		uint64_t *v = realloc(iv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		iv->v = v;
+		iv->cap = cap;
+	}
+	iv->v[iv->n++] = id;
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool id_has(const struct id_vec *iv, uint64_t id)
+{
+	return iv->n && bsearch(&id, iv->v, iv->n, sizeof(uint64_t), u64_cmp);
+}
+
+struct stack_sweep {
+	struct id_vec refs;	/* stack ids sites refer to, sorted */
+	struct id_vec prev;	/* unreferenced at the previous sweep, sorted */
+	struct id_vec next;	/* unreferenced now */
+};
+
+static bool collect_ref(void *ctx, struct lw_site *s)
+{
+	id_push(ctx, s->key.stack_id);
+	return false;
+}
+
+/*
+ * A stack is deleted when no site refers to it at two sweeps in a row: BPF stores a stack just
+ * before the aggregate that refers to it, so one that appeared since the last drain survives.
+ */
+static bool sweep_stack(void *ctx, uint64_t id)
+{
+	struct stack_sweep *ss = ctx;
+
+	if (id_has(&ss->refs, id))
+		return false;
+	if (id_has(&ss->prev, id))
+		return true;
+	id_push(&ss->next, id);
+	return false;
+}
+
+static void sweep(struct lw_engine *e, double now)
+{
+	struct stack_sweep ss = { .prev = { e->orphans, e->norphans, e->norphans } };
+	size_t nleft;
+	int err;
+
+	e->sweep_gen++;
+	err = lw_tracer__sweep_allocs(e->tracer, sweep_alloc, e, &nleft);
+	if (err)
+		lw_warn("failed to sweep allocation map: %s", strerror(-err));
+	else
+		e->nallocs = nleft;
+
+	lw_sitetab__for_each(e->sites, collect_ref, &ss.refs);
+	qsort(ss.refs.v, ss.refs.n, sizeof(uint64_t), u64_cmp);
+	err = lw_tracer__sweep_stacks(e->tracer, sweep_stack, &ss, &nleft);
+	if (err)
+		lw_warn("failed to sweep stack map: %s", strerror(-err));
+	else
+		e->nstacks = nleft;
+	qsort(ss.next.v, ss.next.n, sizeof(uint64_t), u64_cmp);
+	free(ss.refs.v);
+	free(ss.prev.v);
+	e->orphans = ss.next.v;
+	e->norphans = ss.next.n;
+
+	lw_proctab__check_alive(e->procs, now);
+	e->last_sweep = now;
+}
+
+int lw_engine__drain(struct lw_engine *e)
+{
+	double t0 = mono_now(), now;
+	struct expire_ctx x = { .e = e };
+	struct lw_agg_entry *aggs;
+	struct lw_snapshot *snap;
+	size_t n;
+	int err;
+
+	lw_engine__consume_events(e);
+	err = lw_discover__scan(e->disc);
+	if (err < 0)
+		lw_warn("failed to scan /proc: %s", strerror(-err));
+
+	err = lw_tracer__read_aggs(e->tracer, &aggs, &n);
+	if (err) {
+		lw_warn("failed to read site map: %s", strerror(-err));
+		return err;
+	}
+	now = mono_now();
+	e->gen++;
+	e->naggs = n;
+	e->ndead = 0;
+	for (size_t i = 0; i < n; i++)
+		update_site(e, &aggs[i], now);
+	free(aggs);
+	if (e->ndead) {
+		lw_tracer__delete_aggs(e->tracer, e->dead, e->ndead);
+		e->naggs -= e->ndead;
+	}
+
+	if (!e->last_sweep || now - e->last_sweep >= e->cfg.scan_interval)
+		sweep(e, now);
+	x.now = now;
+	lw_sitetab__for_each(e->sites, expire_site, &x);
+	lw_proctab__prune(e->procs, now, e->cfg.exited_retention);
+
+	e->drains++;
+	e->last_drain_wall = wall_now();
+	e->last_drain_dur = mono_now() - t0;
+	snap = build_snapshot(e);
+	if (snap) {
+		lw_snapshot__put(e->snap);
+		e->snap = snap;
+	}
+	return 0;
+}
+
+struct snap_ctx {
+	struct lw_snapshot *snap;
+	uint64_t now_boot;
+	size_t i;
+};
+
+static bool snap_site(void *ctx, struct lw_site *s)
+{
+	struct snap_ctx *c = ctx;
+	struct lw_site_snap *o;
+
+	if (c->i >= c->snap->nsites)
+		return false;
+	o = &c->snap->sites[c->i++];
+	o->proc = lw_procinfo__get(s->proc->info);
+	o->stack = lw_stackinfo__get(s->stack);
+	o->allocator = "libc";
+	o->live_bytes = s->val.live_bytes;
+	o->live_allocs = s->val.live_allocs;
+	o->allocs = s->val.allocs;
+	o->alloc_bytes = s->val.alloc_bytes;
+	o->frees = s->val.frees;
+	o->growth_bytes_per_sec = s->res.growth_bytes_per_sec;
+	o->verdict = s->res.verdict;
+	o->confidence = s->res.confidence;
+	o->exited = s->proc->exited;
+	o->oldest_alloc_age_sec = -1;
+	if (s->oldest_birth_ns && s->val.live_allocs > 0 && c->now_boot > s->oldest_birth_ns)
+		o->oldest_alloc_age_sec = (c->now_boot - s->oldest_birth_ns) / 1e9;
+	if (o->exited) {
+		/* a process that is gone grows no more */
+		o->growth_bytes_per_sec = 0;
+		o->verdict = LW_VERDICT_STABLE;
+		o->confidence = 0;
+	}
+	return false;
+}
+
+static struct lw_snapshot *build_snapshot(struct lw_engine *e)
+{
+	struct lw_snapshot *snap = lw_snapshot__new(lw_sitetab__count(e->sites));
+	struct snap_ctx c = { .snap = snap, .now_boot = boot_ns() };
+	const struct lw_attached_obj *objs;
+	struct lw_status *st;
+	uint64_t max_allocs, max_sites, max_stacks;
+	size_t nobjs;
+
+	if (!snap)
+		return NULL;
+	lw_sitetab__for_each(e->sites, snap_site, &c);
+	snap->nsites = c.i;
+	lw_snapshot__rank(snap);
+	snap->taken_unix = wall_now();
+
+	st = &snap->status;
+	st->version = LW_VERSION;
+	st->uptime_sec = mono_now() - e->started_mono;
+	objs = lw_tracer__objects(e->tracer, &nobjs);
+	st->attached = calloc(nobjs ? nobjs : 1, sizeof(*st->attached));
+	if (st->attached) {
+		for (size_t i = 0; i < nobjs; i++) {
+			st->attached[i] = objs[i];
+			st->attached[i].path = strdup(objs[i].path);
+		}
+		st->nattached = nobjs;
+	}
+	st->tracked_processes = lw_proctab__nalive(e->procs);
+	lw_tracer__map_limits(e->tracer, &max_allocs, &max_sites, &max_stacks);
+	st->maps[0] = (struct lw_map_fill){ "allocations", e->nallocs, max_allocs };
+	st->maps[1] = (struct lw_map_fill){ "sites", e->naggs, max_sites };
+	st->maps[2] = (struct lw_map_fill){ "stacks", e->nstacks, max_stacks };
+	st->maps[3] = (struct lw_map_fill){ "series", lw_sitetab__count(e->sites),
+					    e->cfg.max_series };
+	st->nmaps = 4;
+	lw_tracer__counters(e->tracer, st->drops, st->counts);
+	st->last_drain_unix = e->last_drain_wall;
+	st->last_drain_duration_sec = e->last_drain_dur;
+	st->drains = e->drains;
+	st->interval_sec = e->cfg.interval;
+	return snap;
+}
+
+int lw_engine__report(struct lw_engine *e, FILE *f)
+{
+	const struct lw_attached_obj *objs;
+	size_t n;
+
+	objs = lw_tracer__objects(e->tracer, &n);
+	fprintf(f, "process tracepoints: exec, exit, fork: attached\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "libc %s (dev %lu:%lu, inode %lu): %u probes attached, %u functions "
+			"missing\n", objs[i].path, (unsigned long)major(objs[i].dev),
+			(unsigned long)minor(objs[i].dev), (unsigned long)objs[i].ino,
+			objs[i].nprobes, objs[i].nmissing);
+	return n ? 0 : 1;
+}

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * leakwatchd: the daemon. One thread, one epoll loop: a timer drives the drain, a signalfd
+ * carries SIGTERM/SIGINT (stop) and SIGHUP (reload), the BPF ring buffer carries process exits,
+ * and the control socket serves clients from the published snapshot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "evloop.h"
+#include "log.h"
+#include "server.h"
+
+struct daemon {
+	struct lw_config cfg;
+	const char *config_path;
+	bool config_named;	/* --config given: a missing file is an error */
+	char **overrides;	/* command-line keys, re-applied over the file on reload */
+	int noverrides;
+	int epfd;
+	struct lw_watch timer, sig, events;
+	struct lw_engine *engine;
+	struct lw_server *server;
+	bool stop;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: leakwatchd [OPTIONS]\n"
+		"Trace every process's allocations with eBPF and flag the sites that leak.\n\n"
+		"  --socket PATH          control socket (default %s)\n"
+		"  --interval SECONDS     drain period, fractions allowed, min 0.1 (default 10)\n"
+		"  --metrics-addr ADDR    HOST:PORT for /metrics, or 'off'\n"
+		"  --config FILE          config file (default %s)\n"
+		"  --pid PID[,PID...]     trace only these processes and their children\n"
+		"  -C, --set KEY=VALUE    set any config key (see --config-help)\n"
+		"  --check                load, attach, report what is traced, exit 0/1\n"
+		"  --config-help          list every config key\n"
+		"  -v, --verbose          debug logging\n"
+		"  -V, --version          print the version\n"
+		"  -h, --help             this help\n",
+		"/run/leakwatch/leakwatchd.sock", LW_CONFIG_DEFAULT_PATH);
+}
+
+/* Build the configuration: defaults, then the file, then the command line. */
+static int load_config(struct daemon *d, struct lw_config *out)
+{
+	char err[LW_CONFIG_ERR_MAX];
+	struct lw_config c;
+
+	lw_config__defaults(&c);
+	if (lw_config__load_file(&c, d->config_path, d->config_named, err, sizeof(err))) {
+		lw_err("%s", err);
+		return -EINVAL;
+	}
+	for (int i = 0; i < d->noverrides; i++) {
+		if (lw_config__set_kv(&c, d->overrides[i], err, sizeof(err))) {
+			lw_err("%s", err);
+			return -EINVAL;
+		}
+	}
+	if (lw_config__validate(&c, err, sizeof(err))) {
+		lw_err("%s", err);
+		return -EINVAL;
+	}
+	*out = c;
+	return 0;
+}
+
+static int add_override(struct daemon *d, const char *key, const char *val)
+{
+	char **v = realloc(d->overrides, (d->noverrides + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	d->overrides = v;
+	if (val) {
+		if (asprintf(&v[d->noverrides], "%s=%s", key, val) < 0)
+			return -ENOMEM;
+	} else {
+		v[d->noverrides] = strdup(key);
+		if (!v[d->noverrides])
+			return -ENOMEM;
+	}
+	d->noverrides++;
+	return 0;
+}
+
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* The kernel features and privileges the tracer needs, each missing one named in one line. */
+static int check_environment(void)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} caps[] = {
+		{ CAP_BPF, "CAP_BPF" },
+		{ CAP_PERFMON, "CAP_PERFMON" },
+		/* classic perf-event uprobes, the only kind libbpf 1.1 attaches */
+		{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+	};
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (!have_cap(caps[i].cap)) {
+			lw_err("missing capability %s: run as root (or with CAP_BPF, CAP_PERFMON, "
+			       "CAP_SYS_ADMIN and CAP_SYS_PTRACE)", caps[i].name);
+			return -EPERM;
+		}
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		lw_err("kernel BTF not available (/sys/kernel/btf/vmlinux: %s): leakwatchd needs a "
+		       "kernel built with CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int arm_timer(struct daemon *d)
+{
+	double iv = d->cfg.interval;
+	struct itimerspec its = {
+		.it_interval = { (time_t)iv, (long)((iv - (time_t)iv) * 1e9) },
+	};
+
+	its.it_value = its.it_interval;
+	return timerfd_settime(d->timer.fd, 0, &its, NULL) ? -errno : 0;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct daemon *daemon_of(struct lw_watch *w, size_t off)
+{
+	return (struct daemon *)((char *)w - off);
+}
+
+static void on_timer(struct lw_watch *w, uint32_t events)
+{
+	struct daemon *d = daemon_of(w, offsetof(struct daemon, timer));
+	uint64_t expirations;
+
+	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	lw_engine__drain(d->engine);
+	lw_server__tick(d->server, mono_now());
+}
+
+static void reload(struct daemon *d)
+{
+	struct lw_config c;
+
+	if (load_config(d, &c)) {
+		lw_warn("reload failed: keeping the running configuration");
+		return;
+	}
+	if (strcmp(c.socket, d->cfg.socket) || c.max_allocations != d->cfg.max_allocations ||
+	    c.max_sites != d->cfg.max_sites || c.max_stacks != d->cfg.max_stacks ||
+	    c.stack_depth != d->cfg.stack_depth || c.npids != d->cfg.npids ||
+	    memcmp(c.pids, d->cfg.pids, sizeof(c.pids)))
+		lw_warn("reload: socket, map sizes, stack_depth and pid take effect on restart");
+	lw_log_set_level(c.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
+	lw_engine__reconfigure(d->engine, &c);
+	d->cfg.interval = c.interval;
+	d->cfg.verbose = c.verbose;
+	arm_timer(d);
+	lw_info("configuration reloaded");
+}
+
+static void on_signal(struct lw_watch *w, uint32_t events)
+{
+	struct daemon *d = daemon_of(w, offsetof(struct daemon, sig));
+	struct signalfd_siginfo si;
+
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d);
+		else
+			d->stop = true;
+	}
+}
+
+static void on_events(struct lw_watch *w, uint32_t events)
+{
+	struct daemon *d = daemon_of(w, offsetof(struct daemon, events));
+
+	lw_engine__consume_events(d->engine);
+}
+
+static struct lw_snapshot *current_snapshot(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return lw_engine__snapshot(d->engine);
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event evs[32];
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->sig.fd < 0 || d->timer.fd < 0) {
+		lw_err("failed to set up the event loop: %s", strerror(errno));
+		return 1;
+	}
+	d->sig.cb = on_signal;
+	d->timer.cb = on_timer;
+	d->events.cb = on_events;
+	d->events.fd = lw_engine__events_fd(d->engine);
+	if (lw_watch_add(d->epfd, &d->sig, EPOLLIN) || lw_watch_add(d->epfd, &d->timer, EPOLLIN) ||
+	    lw_watch_add(d->epfd, &d->events, EPOLLIN) || arm_timer(d)) {
+		lw_err("failed to set up the event loop: %s", strerror(errno));
+		return 1;
+	}
+	d->server = lw_server__new(d->epfd, d->cfg.socket, current_snapshot, d);
+	if (!d->server)
+		return 1;	/* the server said why */
+	lw_info("tracing; control socket %s, drain every %gs", d->cfg.socket, d->cfg.interval);
+
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]), 1000);
+
+		if (n < 0 && errno != EINTR) {
+			lw_err("failed to wait for events: %s", strerror(errno));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			struct lw_watch *w = evs[i].data.ptr;
+
+			w->cb(w, evs[i].events);
+		}
+		lw_server__tick(d->server, mono_now());
+	}
+	lw_info("stopping");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SOCKET = 256, OPT_INTERVAL, OPT_METRICS, OPT_CONFIG, OPT_PID, OPT_CHECK,
+	       OPT_CONFIG_HELP };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "metrics-addr", required_argument, NULL, OPT_METRICS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "set", required_argument, NULL, 'C' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "config-help", no_argument, NULL, OPT_CONFIG_HELP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct daemon d = { .config_path = LW_CONFIG_DEFAULT_PATH, .epfd = -1,
+			    .timer.fd = -1, .sig.fd = -1 };
+	bool check = false;
+	int opt, err = 0, ret = 1;
+
+	lw_log_init(LW_LOG_INFO);
+	while ((opt = getopt_long(argc, argv, "C:vVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SOCKET:
+			err = add_override(&d, "socket", optarg);
+			break;
+		case OPT_INTERVAL:
+			err = add_override(&d, "interval", optarg);
+			break;
+		case OPT_METRICS:
+			err = add_override(&d, "metrics_addr", optarg);
+			break;
+		case OPT_PID:
+			err = add_override(&d, "pid", optarg);
+			break;
+		case 'C':
+			err = add_override(&d, optarg, NULL);
+			break;
+		case 'v':
+			err = add_override(&d, "verbose", "true");
+			break;
+		case OPT_CONFIG:
+			d.config_path = optarg;
+			d.config_named = true;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case OPT_CONFIG_HELP:
+			lw_config__print_help(stdout);
+			return 0;
+		case 'V':
+			printf("leakwatchd %s\n", LW_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (err) {
+			lw_err("out of memory");
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "leakwatchd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (load_config(&d, &d.cfg))
+		return 1;
+	lw_log_set_level(d.cfg.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
+	if (check_environment())
+		return 1;
+
+	d.engine = lw_engine__new(&d.cfg);
+	if (!d.engine)
+		goto out;	/* the failing module logged why */
+	if (check) {
+		ret = lw_engine__report(d.engine, stdout);
+		goto out;
+	}
+	ret = run(&d);
+out:
+	lw_server__free(d.server);
+	lw_engine__free(d.engine);
+	if (d.timer.fd >= 0)
+		close(d.timer.fd);
+	if (d.sig.fd >= 0)
+		close(d.sig.fd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	for (int i = 0; i < d.noverrides; i++)
+		free(d.overrides[i]);
+	free(d.overrides);
+	return ret;
+}

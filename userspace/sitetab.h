@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Allocation sites as the daemon tracks them: one entry per kernel aggregate (process identity,
+ * stack), holding the latest counters, the bounded time series, the trend verdict and the
+ * resolved stack. The table is bounded; a site that does not fit is counted, not tracked.
+ */
+#ifndef LW_SITETAB_H
+#define LW_SITETAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakwatch_abi.h"
+#include "proctab.h"
+#include "snapshot.h"
+#include "trend.h"
+
+struct lw_site {
+	struct lw_agg_key key;
+	struct lw_proc *proc;		/* holds proc->nsites */
+	struct lw_stackinfo *stack;	/* NULL when the kernel lost the stack */
+	struct lw_series *series;
+	struct lw_trend_state trend;
+	struct lw_trend_result res;
+	struct lw_agg_val val;
+	uint64_t oldest_birth_ns;	/* boot ns of its oldest live allocation, 0 unknown */
+	uint64_t oldest_gen;		/* sweep that set oldest_birth_ns */
+	double last_change;		/* monotonic time allocs or frees last moved */
+	unsigned int gen;		/* last drain that read it from the kernel */
+	struct lw_site *next;
+};
+
+struct lw_sitetab;
+
+struct lw_sitetab *lw_sitetab__new(size_t max_sites, unsigned int history);
+void lw_sitetab__free(struct lw_sitetab *st);
+struct lw_site *lw_sitetab__find(struct lw_sitetab *st, const struct lw_agg_key *key);
+/* Create an entry for key (with a series); NULL with errno ENOSPC when the table is full. */
+struct lw_site *lw_sitetab__add(struct lw_sitetab *st, const struct lw_agg_key *key,
+				struct lw_proc *proc);
+void lw_sitetab__remove(struct lw_sitetab *st, struct lw_site *s);
+size_t lw_sitetab__count(const struct lw_sitetab *st);
+uint64_t lw_sitetab__rejected(const struct lw_sitetab *st);
+/* Visit every site; fn returns true to have the site removed. */
+void lw_sitetab__for_each(struct lw_sitetab *st, bool (*fn)(void *ctx, struct lw_site *s),
+			  void *ctx);
+
+#endif /* LW_SITETAB_H */

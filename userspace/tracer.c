@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "elfsym.h"
+#include "log.h"
+#include "tracer.h"
+#include "leakwatch.skel.h"
+
+/* Keys per batch syscall: big enough to amortise the syscall, small enough to stay in cache. */
+#define BATCH 4096
+
+struct lw_tracer {
+	struct leakwatch_bpf *skel;
+	struct ring_buffer *rb;
+	void (*ev_cb)(void *ctx, const struct lw_event *e);
+	void *ev_ctx;
+	struct bpf_link **links;
+	size_t nlinks, links_cap;
+	struct lw_attached_obj *objs;
+	size_t nobjs;
+	int ncpus;
+	struct lw_tracer_opts opts;
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t len;
+
+	/*
+	 * libbpf's messages (the verifier log among them) are details of a failure this module
+	 * reports itself in one line: they are shown with -v only.
+	 */
+	if (!lw_log_enabled(LW_LOG_DEBUG))
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	len = strlen(buf);
+	if (len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	lw_debug("%s", buf);
+	return 0;
+}
+
+static struct bpf_program *func_prog(struct leakwatch_bpf *skel, enum lw_func fn)
+{
+	switch (fn) {
+	case LW_FN_MALLOC:
+		return skel->progs.lw_malloc;
+	case LW_FN_CALLOC:
+		return skel->progs.lw_calloc;
+	case LW_FN_REALLOC:
+		return skel->progs.lw_realloc;
+	case LW_FN_REALLOCARRAY:
+		return skel->progs.lw_reallocarray;
+	case LW_FN_POSIX_MEMALIGN:
+		return skel->progs.lw_posix_memalign;
+	case LW_FN_ALIGNED_ALLOC:
+		return skel->progs.lw_aligned_alloc;
+	case LW_FN_MEMALIGN:
+		return skel->progs.lw_memalign;
+	case LW_FN_VALLOC:
+		return skel->progs.lw_valloc;
+	case LW_FN_PVALLOC:
+		return skel->progs.lw_pvalloc;
+	case LW_FN_FREE:
+		return skel->progs.lw_free;
+	default:
+		return NULL;
+	}
+}
+
+static const struct {
+	const char *name;
+	enum lw_func fn;
+	bool ret;	/* needs a return probe: the function hands out memory */
+} libc_funcs[] = {
+	{ "malloc", LW_FN_MALLOC, true },
+	{ "calloc", LW_FN_CALLOC, true },
+	{ "realloc", LW_FN_REALLOC, true },
+	{ "reallocarray", LW_FN_REALLOCARRAY, true },
+	{ "posix_memalign", LW_FN_POSIX_MEMALIGN, true },
+	{ "aligned_alloc", LW_FN_ALIGNED_ALLOC, true },
+	{ "memalign", LW_FN_MEMALIGN, true },
+	{ "valloc", LW_FN_VALLOC, true },
+	{ "pvalloc", LW_FN_PVALLOC, true },
+	{ "free", LW_FN_FREE, false },
+};
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct lw_tracer *t = ctx;
+
+	if (size >= sizeof(struct lw_event) && t->ev_cb)
+		t->ev_cb(t->ev_ctx, data);
+	return 0;
+}
+
+struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
+{
+	struct lw_tracer *t;
+	int err;
+
+	libbpf_set_print(libbpf_log);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->opts = *opts;
+	t->ncpus = libbpf_num_possible_cpus();
+	if (t->ncpus <= 0) {
+		err = t->ncpus ? t->ncpus : -EINVAL;
+		goto fail;
+	}
+
+	t->skel = leakwatch_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		lw_err("failed to open BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	t->skel->rodata->self_tgid = opts->self;
+	t->skel->rodata->filter_pids = opts->npids > 0;
+	t->skel->rodata->stack_depth = opts->stack_depth;
+	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_allocations);
+	bpf_map__set_max_entries(t->skel->maps.aggs, opts->max_sites);
+	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
+
+	err = leakwatch_bpf__load(t->skel);
+	if (err) {
+		err = -errno;
+		lw_err("failed to load BPF programs: %s%s", strerror(-err),
+		       err == -EPERM ? " (BPF not permitted here: a seccomp filter, a container, or "
+				       "a security module forbids it)" : " (run with -v for details)");
+		goto fail;
+	}
+
+	for (unsigned int i = 0; i < opts->npids; i++) {
+		__u32 pid = opts->pids[i];
+		__u8 one = 1;
+
+		bpf_map__update_elem(t->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one),
+				     BPF_ANY);
+	}
+
+	/* BTF tracepoints: no tracefs needed. */
+	t->skel->links.lw_exec = bpf_program__attach(t->skel->progs.lw_exec);
+	t->skel->links.lw_exit = bpf_program__attach(t->skel->progs.lw_exit);
+	t->skel->links.lw_fork = bpf_program__attach(t->skel->progs.lw_fork);
+	if (!t->skel->links.lw_exec || !t->skel->links.lw_exit || !t->skel->links.lw_fork) {
+		err = -errno;
+		lw_err("failed to attach process tracepoints: %s", strerror(-err));
+		goto fail;
+	}
+
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		lw_err("failed to create event ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	return t;
+fail:
+	lw_tracer__free(t);
+	errno = -err;
+	return NULL;
+}
+
+void lw_tracer__free(struct lw_tracer *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	ring_buffer__free(t->rb);
+	leakwatch_bpf__destroy(t->skel);
+	for (size_t i = 0; i < t->nobjs; i++)
+		free(t->objs[i].path);
+	free(t->objs);
+	free(t);
+}
+
+bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < t->nobjs; i++)
+		if (t->objs[i].dev == dev && t->objs[i].ino == ino)
+			return true;
+	return false;
+}
+
+static int keep_link(struct lw_tracer *t, struct bpf_link *l)
+{
+	if (t->nlinks == t->links_cap) {
+		size_t cap = t->links_cap ? t->links_cap * 2 : 32;
+		struct bpf_link **v = realloc(t->links, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->links = v;
+		t->links_cap = cap;
+	}
+	t->links[t->nlinks++] = l;
+	return 0;
+}
+
+static int attach_one(struct lw_tracer *t, struct bpf_program *prog, bool ret, const char *path,
+		      uint64_t off)
+{
+	struct bpf_link *l = bpf_program__attach_uprobe(prog, ret, -1, path, off);
+	int err;
+
+	if (!l)
+		return -errno;
+	err = keep_link(t, l);
+	if (err)
+		bpf_link__destroy(l);
+	return err;
+}
+
+int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino)
+{
+	uint64_t done[sizeof(libc_funcs) / sizeof(libc_funcs[0])];
+	struct lw_attached_obj *objs, *obj;
+	unsigned int ndone = 0, missing = 0, probes = 0;
+	size_t first_link = t->nlinks;
+	struct lw_elf *elf;
+	int err = 0;
+
+	if (lw_tracer__has_object(t, dev, ino))
+		return 0;
+	elf = lw_elf__open(path);
+	if (!elf)
+		return -errno;
+	for (size_t i = 0; i < sizeof(libc_funcs) / sizeof(libc_funcs[0]); i++) {
+		struct lw_elf_sym sym;
+		bool alias = false;
+
+		if (lw_elf__find_func(elf, libc_funcs[i].name, &sym)) {
+			missing++;
+			continue;
+		}
+		/* glibc aliases some names (memalign = aligned_alloc): one probe per address */
+		for (unsigned int k = 0; k < ndone; k++)
+			alias |= done[k] == sym.file_offset;
+		if (alias)
+			continue;
+		done[ndone++] = sym.file_offset;
+		err = attach_one(t, func_prog(t->skel, libc_funcs[i].fn), false, path,
+				 sym.file_offset);
+		if (!err && libc_funcs[i].ret)
+			err = attach_one(t, t->skel->progs.lw_alloc_ret, true, path,
+					 sym.file_offset);
+		if (err) {
+			lw_err("failed to attach uprobe to %s:%s: %s", path, libc_funcs[i].name,
+			       strerror(-err));
+			goto undo;
+		}
+		probes += libc_funcs[i].ret ? 2 : 1;
+	}
+	lw_elf__free(elf);
+	elf = NULL;
+	if (!probes) {
+		err = -ENOENT;
+		goto undo;
+	}
+	objs = realloc(t->objs, (t->nobjs + 1) * sizeof(*objs));
+	if (!objs) {
+		err = -ENOMEM;
+		goto undo;
+	}
+	t->objs = objs;
+	obj = &objs[t->nobjs];
+	obj->path = strdup(path);
+	if (!obj->path) {
+		err = -ENOMEM;
+		goto undo;
+	}
+	obj->dev = dev;
+	obj->ino = ino;
+	obj->nprobes = probes;
+	obj->nmissing = missing;
+	t->nobjs++;
+	return probes;
+undo:
+	/* all or nothing: a half-probed libc would count frees without their allocations */
+	lw_elf__free(elf);
+	while (t->nlinks > first_link)
+		bpf_link__destroy(t->links[--t->nlinks]);
+	return err;
+}
+
+const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n)
+{
+	*n = t->nobjs;
+	return t->objs;
+}
+
+int lw_tracer__events_fd(const struct lw_tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int lw_tracer__consume_events(struct lw_tracer *t,
+			      void (*cb)(void *ctx, const struct lw_event *e), void *ctx)
+{
+	int n;
+
+	t->ev_cb = cb;
+	t->ev_ctx = ctx;
+	n = ring_buffer__consume(t->rb);
+	t->ev_cb = NULL;
+	return n < 0 ? n : 0;
+}
+
+/*
+ * Walk a hash map in batches (one syscall per BATCH entries), falling back to get_next_key on
+ * kernels without batch operations. cb returns <0 to abort.
+ */
+static int map_walk(int fd, size_t ksz, size_t vsz,
+		    int (*cb)(void *ctx, const void *key, const void *val), void *ctx)
+{
+	char *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * vsz);
+	char in[64], out[64];	/* opaque batch cursor: at least key size */
+	bool first = true;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = BATCH;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals, &count, NULL);
+
+		if (rc < 0 && errno != ENOENT) {
+			err = -errno;
+			if (first && (err == -EINVAL || err == -524 /* ENOTSUPP */ || err == -EOPNOTSUPP))
+				goto fallback;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			err = cb(ctx, keys + i * ksz, vals + i * vsz);
+			if (err < 0)
+				goto out;
+		}
+		if (rc < 0)	/* ENOENT: that was the last batch */
+			break;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+	err = 0;
+	goto out;
+fallback:
+	err = 0;
+	{
+		char *prev = NULL, *key = keys, *next = keys + ksz;
+
+		while (!bpf_map_get_next_key(fd, prev, next)) {
+			memcpy(key, next, ksz);
+			prev = key;
+			if (bpf_map_lookup_elem(fd, key, vals))
+				continue;	/* deleted under us */
+			err = cb(ctx, key, vals);
+			if (err < 0)
+				break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* Delete keys in batches; a key already gone (deleted by BPF meanwhile) is skipped. */
+static int map_delete(int fd, const void *keys, size_t ksz, size_t n)
+{
+	const char *k = keys;
+
+	while (n) {
+		__u32 count = n;
+
+		if (!bpf_map_delete_batch(fd, k, &count, NULL))
+			return 0;
+		if (errno != ENOENT) {
+			/* no batch support: one by one */
+			for (size_t i = 0; i < n; i++)
+				bpf_map_delete_elem(fd, k + i * ksz);
+			return 0;
+		}
+		k += (count + 1) * ksz;
+		n -= count + 1 > n ? n : count + 1;
+	}
+	return 0;
+}
+
+struct vec {
+	char *v;
+	size_t n, cap, esz;
+};
+
+static int vec_push(struct vec *v, const void *a, const void *b, size_t asz)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 1024;
+		char *p = realloc(v->v, cap * v->esz);
+
+		if (!p)
+			return -ENOMEM;
+		v->v = p;
+		v->cap = cap;
+	}
+	memcpy(v->v + v->n * v->esz, a, asz);
+	if (b)
+		memcpy(v->v + v->n * v->esz + asz, b, v->esz - asz);
+	v->n++;
+	return 0;
+}
+
+static int collect_agg(void *ctx, const void *key, const void *val)
+{
+	return vec_push(ctx, key, val, sizeof(struct lw_agg_key));
+}
+
+int lw_tracer__read_aggs(struct lw_tracer *t, struct lw_agg_entry **out, size_t *n)
+{
+	struct vec v = { .esz = sizeof(struct lw_agg_entry) };
+	int err;
+
+	err = map_walk(bpf_map__fd(t->skel->maps.aggs), sizeof(struct lw_agg_key),
+		       sizeof(struct lw_agg_val), collect_agg, &v);
+	if (err) {
+		free(v.v);
+		return err;
+	}
+	*out = (struct lw_agg_entry *)v.v;
+	*n = v.n;
+	return 0;
+}
+
+int lw_tracer__delete_aggs(struct lw_tracer *t, const struct lw_agg_key *keys, size_t n)
+{
+	return map_delete(bpf_map__fd(t->skel->maps.aggs), keys, sizeof(*keys), n);
+}
+
+int lw_tracer__read_stack(struct lw_tracer *t, uint64_t stack_id, struct lw_stack_val *out)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &stack_id, out))
+		return -errno;
+	if (out->nr > LW_MAX_STACK_DEPTH)
+		out->nr = LW_MAX_STACK_DEPTH;
+	return 0;
+}
+
+struct sweep_ctx {
+	void *ctx;
+	bool (*drop_alloc)(void *ctx, const struct lw_alloc_entry *e);
+	bool (*drop_stack)(void *ctx, uint64_t id);
+	struct vec del;
+	size_t left;
+};
+
+static int sweep_alloc(void *ctx, const void *key, const void *val)
+{
+	struct sweep_ctx *s = ctx;
+	struct lw_alloc_entry e;
+
+	memcpy(&e.key, key, sizeof(e.key));
+	memcpy(&e.val, val, sizeof(e.val));
+	if (!s->drop_alloc(s->ctx, &e)) {
+		s->left++;
+		return 0;
+	}
+	return vec_push(&s->del, key, NULL, sizeof(e.key));
+}
+
+int lw_tracer__sweep_allocs(struct lw_tracer *t,
+			    bool (*drop)(void *ctx, const struct lw_alloc_entry *e), void *ctx,
+			    size_t *nleft)
+{
+	struct sweep_ctx s = { .ctx = ctx, .drop_alloc = drop,
+			       .del.esz = sizeof(struct lw_alloc_key) };
+	int fd = bpf_map__fd(t->skel->maps.allocs);
+	int err;
+
+	err = map_walk(fd, sizeof(struct lw_alloc_key), sizeof(struct lw_alloc_val), sweep_alloc,
+		       &s);
+	if (!err)
+		err = map_delete(fd, s.del.v, sizeof(struct lw_alloc_key), s.del.n);
+	free(s.del.v);
+	*nleft = s.left;
+	return err;
+}
+
+static int sweep_stack(void *ctx, const void *key, const void *val)
+{
+	struct sweep_ctx *s = ctx;
+	uint64_t id;
+
+	memcpy(&id, key, sizeof(id));
+	if (!s->drop_stack(s->ctx, id)) {
+		s->left++;
+		return 0;
+	}
+	return vec_push(&s->del, key, NULL, sizeof(id));
+}
+
+int lw_tracer__sweep_stacks(struct lw_tracer *t, bool (*drop)(void *ctx, uint64_t id),
+			    void *ctx, size_t *nleft)
+{
+	struct sweep_ctx s = { .ctx = ctx, .drop_stack = drop, .del.esz = sizeof(uint64_t) };
+	int fd = bpf_map__fd(t->skel->maps.stacks);
+	int err;
+
+	err = map_walk(fd, sizeof(uint64_t), sizeof(struct lw_stack_val), sweep_stack, &s);
+	if (!err)
+		err = map_delete(fd, s.del.v, sizeof(uint64_t), s.del.n);
+	free(s.del.v);
+	*nleft = s.left;
+	return err;
+}
+
+int lw_tracer__proc_start(struct lw_tracer *t, uint32_t tgid, uint64_t ident, uint64_t *start_ns)
+{
+	struct lw_proc_val pv;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.procs), &tgid, &pv))
+		return -errno;
+	if (pv.ident != ident)
+		return -ENOENT;
+	*start_ns = pv.start_ns;
+	return 0;
+}
+
+void lw_tracer__forget_proc(struct lw_tracer *t, uint32_t tgid, uint64_t ident)
+{
+	int fd = bpf_map__fd(t->skel->maps.procs);
+	struct lw_proc_val pv;
+
+	/* only if the entry still names that identity: the pid may already be reused */
+	if (!bpf_map_lookup_elem(fd, &tgid, &pv) && pv.ident == ident)
+		bpf_map_delete_elem(fd, &tgid);
+}
+
+static void sum_percpu(struct lw_tracer *t, int fd, unsigned int n, uint64_t *out)
+{
+	uint64_t vals[t->ncpus];
+
+	for (__u32 i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < t->ncpus; c++)
+			out[i] += vals[c];
+	}
+}
+
+void lw_tracer__counters(struct lw_tracer *t, uint64_t drops[LW_DROP_MAX],
+			 uint64_t counts[LW_CNT_MAX])
+{
+	sum_percpu(t, bpf_map__fd(t->skel->maps.drops), LW_DROP_MAX, drops);
+	sum_percpu(t, bpf_map__fd(t->skel->maps.counts), LW_CNT_MAX, counts);
+}
+
+void lw_tracer__map_limits(const struct lw_tracer *t, uint64_t *allocs, uint64_t *sites,
+			   uint64_t *stacks)
+{
+	*allocs = bpf_map__max_entries(t->skel->maps.allocs);
+	*sites = bpf_map__max_entries(t->skel->maps.aggs);
+	*stacks = bpf_map__max_entries(t->skel->maps.stacks);
+}

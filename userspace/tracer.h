@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The BPF side's lifecycle and every map access user space makes: load the object sized from
+ * the configuration, attach the process-lifecycle tracepoints, attach the allocator uprobes to
+ * each libc object once (by device and inode), read the per-site aggregates in batches, sweep
+ * the live-allocation table, and hand exit/exec events to the daemon.
+ */
+#ifndef LW_TRACER_H
+#define LW_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "leakwatch_abi.h"
+#include "snapshot.h"
+
+struct lw_tracer_opts {
+	pid_t self;			/* the daemon's tgid, never traced */
+	const pid_t *pids;		/* trace only these (and their children); NULL = all */
+	unsigned int npids;
+	uint32_t max_allocations;
+	uint32_t max_sites;
+	uint32_t max_stacks;
+	uint32_t stack_depth;
+};
+
+struct lw_agg_entry {
+	struct lw_agg_key key;
+	struct lw_agg_val val;
+};
+
+struct lw_alloc_entry {
+	struct lw_alloc_key key;
+	struct lw_alloc_val val;
+};
+
+struct lw_tracer;
+
+/* Opens, loads and attaches the tracepoints. NULL with errno set; logs the reason. */
+struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts);
+void lw_tracer__free(struct lw_tracer *t);
+
+bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino);
+/*
+ * Attach the allocator probes to the libc object reachable at path, identified by (dev, ino).
+ * Returns the number of probes attached (> 0), or -errno. Attaching the same object twice is a
+ * no-op that returns 0.
+ */
+int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino);
+/* The attached objects, for status (owned by t). */
+const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n);
+
+/* Exit/exec events: the fd to poll, and a non-blocking consume that calls cb per event. */
+int lw_tracer__events_fd(const struct lw_tracer *t);
+int lw_tracer__consume_events(struct lw_tracer *t,
+			      void (*cb)(void *ctx, const struct lw_event *e), void *ctx);
+
+/* All aggregates, in one array the caller frees. */
+int lw_tracer__read_aggs(struct lw_tracer *t, struct lw_agg_entry **out, size_t *n);
+int lw_tracer__delete_aggs(struct lw_tracer *t, const struct lw_agg_key *keys, size_t n);
+int lw_tracer__read_stack(struct lw_tracer *t, uint64_t stack_id, struct lw_stack_val *out);
+/* Visit every stack id; delete those the callback returns true for. */
+int lw_tracer__sweep_stacks(struct lw_tracer *t, bool (*drop)(void *ctx, uint64_t id),
+			    void *ctx, size_t *nleft);
+/* Visit every live allocation; delete those the callback returns true for. */
+int lw_tracer__sweep_allocs(struct lw_tracer *t,
+			    bool (*drop)(void *ctx, const struct lw_alloc_entry *e), void *ctx,
+			    size_t *nleft);
+/* The start time (boot ns) of process tgid if its current identity is ident; -ENOENT if not. */
+int lw_tracer__proc_start(struct lw_tracer *t, uint32_t tgid, uint64_t ident, uint64_t *start_ns);
+/* Forget the identity of a process in the kernel (used when its exit event was lost). */
+void lw_tracer__forget_proc(struct lw_tracer *t, uint32_t tgid, uint64_t ident);
+
+void lw_tracer__counters(struct lw_tracer *t, uint64_t drops[LW_DROP_MAX],
+			 uint64_t counts[LW_CNT_MAX]);
+void lw_tracer__map_limits(const struct lw_tracer *t, uint64_t *allocs, uint64_t *sites,
+			   uint64_t *stacks);
+
+#endif /* LW_TRACER_H */
