@@ -14,7 +14,7 @@ WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initiali
 CPPFLAGS	+= -Iinclude -Iuserspace -I$(OUT) -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"'
 # Recursive (=) on purpose: evaluated in recipes, after 'make deps' may have installed them.
 PKGS		= libbpf libelf libdw jansson zlib
-LIBS		= $(shell pkg-config --libs $(PKGS))
+LIBS		= $(shell pkg-config --libs $(PKGS)) -lm
 
 # clang's BPF target does not see the host's system include dirs; hand them over explicitly.
 CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \

@@ -190,32 +190,43 @@ static __always_inline __u64 hash_frames(struct lw_stack_val *st, __u32 nr)
 	return h | 1;	/* 0 means "no stack" */
 }
 
+/* How far above the stack pointer a frame may lie: the default 8 MiB thread stack. */
+#define STACK_SPAN (8ULL << 20)
+
 /*
  * Capture the user stack at allocator entry. *sp is the caller's return address whether or not
- * the caller keeps frame pointers; the frame-pointer walk supplies the rest (skipping its first
- * entry, the probed instruction itself). Without frame pointers the walk may produce garbage
- * after the first frame: user space cuts the stack at the first frame outside executable code.
+ * the caller keeps frame pointers. The rest comes from walking the frame-pointer chain, which
+ * we do ourselves rather than with bpf_get_stack() so that every link can be checked: a frame
+ * must lie on this thread's stack, above the previous one. Code built without frame pointers
+ * uses rbp as an ordinary register, and a walk that trusted it would invent a new stack for
+ * every value it happens to hold — one kernel site per call instead of one per call path.
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_state *ts)
 {
 	struct lw_stack_val *st = &ts->scratch;
-	__u32 depth = stack_depth;
+	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx);
+	__u64 frame[2];	/* saved rbp, return address */
+	__u32 depth = stack_depth, i;
 	__u64 id;
-	long n;
 
-	if (bpf_probe_read_user(&st->ips[0], sizeof(__u64), (void *)PT_REGS_SP(ctx))) {
+	if (bpf_probe_read_user(&st->ips[0], sizeof(__u64), (void *)sp)) {
 		bump(&drops, LW_DROP_STACK_MISSING);
 		return 0;
 	}
-	st->nr = 1;
-	if (depth > 1) {
-		if (depth > LW_MAX_STACK_DEPTH)
-			depth = LW_MAX_STACK_DEPTH;
-		n = bpf_get_stack(ctx, &st->ips[1], (depth - 1) * sizeof(__u64),
-				  BPF_F_USER_STACK | 1 /* skip the probed ip */);
-		if (n > 0)
-			st->nr += n / sizeof(__u64);
+	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
+		if (i >= depth)
+			break;
+		if (fp <= sp || fp - sp > STACK_SPAN || (fp & 7))
+			break;
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
+			break;
+		st->ips[i] = frame[1];
+		if (frame[0] <= fp)
+			break;
+		fp = frame[0];
 	}
+	/* the verifier wants i visibly bounded before it becomes nr */
+	st->nr = i & (LW_MAX_STACK_DEPTH * 2 - 1);
 	id = hash_frames(st, st->nr);
 	if (!bpf_map_lookup_elem(&stacks, &id) &&
 	    bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST) == -E2BIG)

@@ -283,8 +283,10 @@ static bool expire_site(void *ctx, struct lw_site *s)
 {
 	struct expire_ctx *x = ctx;
 
+	/* an exited process's site is kept only as the record of what it never freed */
 	if (s->proc->exited)
-		return x->now - s->proc->exited_at > x->e->cfg.exited_retention;
+		return s->val.live_bytes <= 0 ||
+		       x->now - s->proc->exited_at > x->e->cfg.exited_retention;
 	return s->gen != x->e->gen;
 }
 

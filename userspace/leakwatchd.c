@@ -170,7 +170,6 @@ static void on_timer(struct lw_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	lw_engine__drain(d->engine);
-	lw_server__tick(d->server, mono_now());
 }
 
 static void reload(struct daemon *d)

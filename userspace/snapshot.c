@@ -131,15 +131,25 @@ void lw_snapshot__put(struct lw_snapshot *s)
 	free(s);
 }
 
-/* Leaks first, then growing, then by growth rate, then by live bytes. */
+/* Growth for ranking: a rate that is not a number ranks as no growth. */
+static double rank_growth(const struct lw_site_snap *s)
+{
+	return s->growth_bytes_per_sec == s->growth_bytes_per_sec ? s->growth_bytes_per_sec : 0;
+}
+
+/*
+ * Leaks first, then growing, plateau, stable (the enum's order, highest first), then by growth
+ * rate, then by live bytes.
+ */
 static int site_cmp(const void *pa, const void *pb)
 {
 	const struct lw_site_snap *a = pa, *b = pb;
+	double ga = rank_growth(a), gb = rank_growth(b);
 
 	if (a->verdict != b->verdict)
-		return a->verdict == LW_VERDICT_LEAK ? -1 : b->verdict == LW_VERDICT_LEAK ? 1 : 0;
-	if (a->growth_bytes_per_sec != b->growth_bytes_per_sec)
-		return a->growth_bytes_per_sec > b->growth_bytes_per_sec ? -1 : 1;
+		return a->verdict > b->verdict ? -1 : 1;
+	if (ga != gb)
+		return ga > gb ? -1 : 1;
 	if (a->live_bytes != b->live_bytes)
 		return a->live_bytes > b->live_bytes ? -1 : 1;
 	return a->proc->pid < b->proc->pid ? -1 : a->proc->pid > b->proc->pid;
