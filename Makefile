@@ -72,8 +72,10 @@ $(OUT)/leakwatchd: $(OUT)/obj/leakwatchd.o $(LIB)
 $(OUT)/leakwatch: $(OUT)/obj/leakwatch.o $(LIB)
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) tests/unit/unit.h | $(OUT)/tests
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -MMD -MP $< $(LIB) $(LIBS) -o $@
+# dependency files beside, not among, the test binaries: the runner executes build/tests/test_*
+$(OUT)/tests/%: tests/unit/%.c $(LIB) tests/unit/unit.h | $(OUT)/tests/deps
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -MMD -MP -MF $(OUT)/tests/deps/$*.d \
+		$< $(LIB) $(LIBS) -o $@
 
 $(OUT)/progs/%-fp: tests/progs/%.c | $(OUT)/progs
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
@@ -84,7 +86,7 @@ $(OUT)/progs/%-nofp: tests/progs/%.c | $(OUT)/progs
 $(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
 	$(CC) -O2 -g -pthread $< -o $@
 
-$(OUT)/bpf $(OUT)/obj $(OUT)/tests $(OUT)/progs $(OUT)/bench:
+$(OUT)/bpf $(OUT)/obj $(OUT)/tests/deps $(OUT)/progs $(OUT)/bench:
 	mkdir -p $@
 
 # The README's test command: installs what is missing, builds, runs every tier.
@@ -119,4 +121,4 @@ install: all
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/deps/*.d)

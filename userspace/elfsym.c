@@ -118,6 +118,15 @@ int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out
 	return -ENOENT;
 }
 
+int lw_elf__read(struct lw_elf *e, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n = pread(e->fd, buf, len, off);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
 const char *lw_elf__soname(struct lw_elf *e)
 {
 	Elf_Scn *scn = NULL;

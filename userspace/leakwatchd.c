@@ -217,12 +217,12 @@ static struct lw_snapshot *current_snapshot(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	return lw_engine__snapshot(d->engine);
+	return d->engine ? lw_engine__snapshot(d->engine) : NULL;
 }
 
-static int run(struct daemon *d)
+/* The loop's own fds and the control socket: set up before the (slow) BPF load. */
+static int setup(struct daemon *d)
 {
-	struct epoll_event evs[32];
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -237,20 +237,29 @@ static int run(struct daemon *d)
 	d->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->epfd < 0 || d->sig.fd < 0 || d->timer.fd < 0) {
 		lw_err("failed to set up the event loop: %s", strerror(errno));
-		return 1;
+		return -errno;
 	}
 	d->sig.cb = on_signal;
 	d->timer.cb = on_timer;
+	if (lw_watch_add(d->epfd, &d->sig, EPOLLIN) || lw_watch_add(d->epfd, &d->timer, EPOLLIN)) {
+		lw_err("failed to set up the event loop: %s", strerror(errno));
+		return -errno;
+	}
+	/* until the engine is up, requests are answered "no data yet" */
+	d->server = lw_server__new(d->epfd, d->cfg.socket, current_snapshot, d);
+	return d->server ? 0 : -errno;	/* the server said why */
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event evs[32];
+
 	d->events.cb = on_events;
 	d->events.fd = lw_engine__events_fd(d->engine);
-	if (lw_watch_add(d->epfd, &d->sig, EPOLLIN) || lw_watch_add(d->epfd, &d->timer, EPOLLIN) ||
-	    lw_watch_add(d->epfd, &d->events, EPOLLIN) || arm_timer(d)) {
+	if (lw_watch_add(d->epfd, &d->events, EPOLLIN) || arm_timer(d)) {
 		lw_err("failed to set up the event loop: %s", strerror(errno));
 		return 1;
 	}
-	d->server = lw_server__new(d->epfd, d->cfg.socket, current_snapshot, d);
-	if (!d->server)
-		return 1;	/* the server said why */
 	lw_info("tracing; control socket %s, drain every %gs", d->cfg.socket, d->cfg.interval);
 
 	while (!d->stop) {
@@ -265,6 +274,7 @@ static int run(struct daemon *d)
 
 			w->cb(w, evs[i].events);
 		}
+		/* once per batch: it frees clients closed while the batch was handled */
 		lw_server__tick(d->server, mono_now());
 	}
 	lw_info("stopping");
@@ -351,6 +361,8 @@ int main(int argc, char **argv)
 	if (check_environment())
 		return 1;
 
+	if (!check && setup(&d))
+		goto out;
 	d.engine = lw_engine__new(&d.cfg);
 	if (!d.engine)
 		goto out;	/* the failing module logged why */

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 
 #include "elfsym.h"
+#include "prologue.h"
 #include "log.h"
 #include "tracer.h"
 #include "leakwatch.skel.h"
@@ -238,6 +239,8 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 	for (size_t i = 0; i < sizeof(libc_funcs) / sizeof(libc_funcs[0]); i++) {
 		struct lw_elf_sym sym;
 		bool alias = false;
+		uint8_t code[16];
+		uint64_t off;
 
 		if (lw_elf__find_func(elf, libc_funcs[i].name, &sym)) {
 			missing++;
@@ -249,8 +252,16 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 		if (alias)
 			continue;
 		done[ndone++] = sym.file_offset;
-		err = attach_one(t, func_prog(t->skel, libc_funcs[i].fn), false, path,
-				 sym.file_offset);
+		off = sym.file_offset;
+		/*
+		 * glibc's free opens with "test %rdi,%rdi; je": a probe there is single-stepped
+		 * (~10x the cost of an emulated push). free(NULL) is no event, so probe the push
+		 * after the check.
+		 */
+		if (libc_funcs[i].fn == LW_FN_FREE &&
+		    !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
+			off += lw_prologue_skip_null_check(code, sizeof(code));
+		err = attach_one(t, func_prog(t->skel, libc_funcs[i].fn), false, path, off);
 		if (!err && libc_funcs[i].ret)
 			err = attach_one(t, t->skel->progs.lw_alloc_ret, true, path,
 					 sym.file_offset);
