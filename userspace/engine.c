@@ -422,6 +422,8 @@ int lw_engine__drain(struct lw_engine *e)
 		return err;
 	}
 	now = mono_now();
+	/* the snapshot describes the maps as read now, however long the rest takes */
+	e->last_drain_wall = wall_now();
 	e->gen++;
 	e->naggs = n;
 	e->ndead = 0;
@@ -440,7 +442,6 @@ int lw_engine__drain(struct lw_engine *e)
 	lw_proctab__prune(e->procs, now, e->cfg.exited_retention);
 
 	e->drains++;
-	e->last_drain_wall = wall_now();
 	e->last_drain_dur = mono_now() - t0;
 	snap = build_snapshot(e);
 	if (snap) {

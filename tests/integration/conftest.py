@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""Fixtures of the root tier: one real leakwatchd for the whole session, test programs, builds.
+
+The tests share the daemon (starting it is the slow part) and never interfere: each one looks
+only at the pids of the programs it started.
+
+LEAKWATCH_TEST_DAEMON_ARGS adds options to the daemon's command line, "{pid}" standing for
+pytest's own pid: "-v" for debug logs, or "--pid {pid}" to trace only the test programs on a
+busy machine (the tests themselves expect the default, every process traced).
+"""
+
+import os
+import shlex
+import shutil
+import tempfile
+
+import pytest
+
+import lwtest
+
+_daemon = None   # the running daemon, for the failure reports
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the daemon loads BPF programs and attaches uprobes")
+    for binary in (lwtest.DAEMON_BIN, lwtest.CLIENT_BIN):
+        if not binary.exists():
+            pytest.fail(f"{binary} is missing: build it with 'make'", pytrace=False)
+    global _daemon
+    workdir = tempfile.mkdtemp(prefix="lw-test-")
+    extra = shlex.split(os.environ.get("LEAKWATCH_TEST_DAEMON_ARGS", ""))
+    d = lwtest.Daemon(workdir, [a.replace("{pid}", str(os.getpid())) for a in extra])
+    try:
+        d.start()
+    except RuntimeError as e:
+        shutil.rmtree(workdir, ignore_errors=True)
+        pytest.fail(str(e), pytrace=False)
+    _daemon = d
+    yield d
+    _daemon = None
+    rc = d.stop(timeout=10)
+    # Keep the whole log next to the junit XML for whoever reads a failed CI run.
+    try:
+        shutil.copyfile(d.log_path, lwtest.BUILD / "leakwatchd-test.log")
+    except OSError:
+        pass
+    tail = d.log_tail()
+    shutil.rmtree(workdir, ignore_errors=True)
+    assert rc == 0, f"leakwatchd did not exit 0 within 10 s of SIGTERM (status {rc}):\n{tail}"
+
+
+@pytest.fixture(params=lwtest.VARIANTS)
+def variant(request):
+    """Which build of the test programs: with or without frame pointers."""
+    return request.param
+
+
+@pytest.fixture
+def progs():
+    """start(name, variant, *args, stdin=False) -> lwtest.Prog; every program dies at teardown."""
+    started = []
+
+    def start(name, variant, *args, stdin=False):
+        prog = lwtest.Prog(name, variant, *args, stdin=stdin)
+        started.append(prog)
+        return prog
+
+    yield start
+    for prog in started:
+        prog.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with what the daemon said meanwhile."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _daemon is not None:
+        report.sections.append(("leakwatchd stderr (last lines)", _daemon.log_tail()))
