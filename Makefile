@@ -114,9 +114,14 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
+SYSCONFDIR	?= /etc
+
 install: all
 	install -D -m 0755 $(OUT)/leakwatchd $(DESTDIR)$(PREFIX)/sbin/leakwatchd
 	install -D -m 0755 $(OUT)/leakwatch $(DESTDIR)$(PREFIX)/bin/leakwatch
+	# an edited config is never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/leakwatch/leakwatchd.conf ] || \
+		install -D -m 0644 systemd/leakwatchd.conf $(DESTDIR)$(SYSCONFDIR)/leakwatch/leakwatchd.conf
 
 clean:
 	rm -rf $(OUT)

@@ -37,6 +37,9 @@ struct lw_engine {
 	uint64_t sweep_gen;
 	uint64_t naggs, nallocs, nstacks;
 
+	/* sites whose stack is still to be resolved, oldest first */
+	struct lw_agg_key *pending;
+	size_t npending, pending_cap;
 	/* agg keys to delete from the kernel after this drain */
 	struct lw_agg_key *dead;
 	size_t ndead, dead_cap;
@@ -147,6 +150,7 @@ void lw_engine__free(struct lw_engine *e)
 	lw_symbolizer__free(e->sym);
 	lw_tracer__free(e->tracer);
 	free(e->dead);
+	free(e->pending);
 	free(e->orphans);
 	free(e);
 }
@@ -220,19 +224,50 @@ static struct lw_stackinfo *resolve_stack(struct lw_engine *e, struct lw_proc *p
 	return si;
 }
 
+static int push_key(struct lw_agg_key **v, size_t *n, size_t *cap, const struct lw_agg_key *k)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct lw_agg_key *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = *k;
+	return 0;
+}
+
 static int push_dead(struct lw_engine *e, const struct lw_agg_key *k)
 {
-	if (e->ndead == e->dead_cap) {
-		size_t cap = e->dead_cap ? e->dead_cap * 2 : 256;
-		struct lw_agg_key *v = realloc(e->dead, cap * sizeof(*v));
+	return push_key(&e->dead, &e->ndead, &e->dead_cap, k);
+}
 
-		if (!v)
-			return -ENOMEM;
-		e->dead = v;
-		e->dead_cap = cap;
+/*
+ * Symbolization is the drain's one unbounded cost (a burst of new processes brings thousands of
+ * new sites): it gets a time budget per drain, and what does not fit waits for the next one,
+ * so the loop keeps answering clients and signals.
+ */
+static void resolve_pending(struct lw_engine *e, double now)
+{
+	double budget = e->cfg.interval / 4, t0 = mono_now();
+	size_t i;
+
+	if (budget < 0.05)
+		budget = 0.05;
+	for (i = 0; i < e->npending; i++) {
+		struct lw_site *s = lw_sitetab__find(e->sites, &e->pending[i]);
+
+		if (s && !s->stack)
+			s->stack = resolve_stack(e, s->proc, s->key.stack_id, now);
+		if ((i & 15) == 15 && mono_now() - t0 > budget) {
+			i++;
+			break;
+		}
 	}
-	e->dead[e->ndead++] = *k;
-	return 0;
+	memmove(e->pending, e->pending + i, (e->npending - i) * sizeof(*e->pending));
+	e->npending -= i;
 }
 
 static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, double now)
@@ -254,7 +289,7 @@ static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, doubl
 				push_dead(e, &a->key);
 			return;
 		}
-		s->stack = resolve_stack(e, p, a->key.stack_id, now);
+		push_key(&e->pending, &e->npending, &e->pending_cap, &a->key);
 		s->last_change = now;
 	}
 	if (s->val.allocs != a->val.allocs || s->val.frees != a->val.frees)
@@ -430,6 +465,7 @@ int lw_engine__drain(struct lw_engine *e)
 	for (size_t i = 0; i < n; i++)
 		update_site(e, &aggs[i], now);
 	free(aggs);
+	resolve_pending(e, now);
 	if (e->ndead) {
 		lw_tracer__delete_aggs(e->tracer, e->dead, e->ndead);
 		e->naggs -= e->ndead;
