@@ -325,10 +325,32 @@ static bool expire_site(void *ctx, struct lw_site *s)
 	return s->gen != x->e->gen;
 }
 
+struct alloc_sweep {
+	struct lw_engine *e;
+	/* the last identity asked of the kernel, since a process's records come in runs */
+	uint32_t tgid;
+	uint64_t ident;
+	bool current;
+};
+
+/* Is (tgid, ident) still a running process? The kernel's process map knows. */
+static bool identity_current(struct alloc_sweep *as, uint32_t tgid, uint64_t ident)
+{
+	uint64_t start;
+
+	if (as->tgid != tgid || as->ident != ident) {
+		as->tgid = tgid;
+		as->ident = ident;
+		as->current = !lw_tracer__proc_start(as->e->tracer, tgid, ident, &start);
+	}
+	return as->current;
+}
+
 /* Sweep of the live-allocation table: ages per site, and leftovers of exited processes. */
 static bool sweep_alloc(void *ctx, const struct lw_alloc_entry *a)
 {
-	struct lw_engine *e = ctx;
+	struct alloc_sweep *as = ctx;
+	struct lw_engine *e = as->e;
 	struct lw_agg_key key = { .tgid = a->key.tgid, .ident = a->val.ident,
 				  .stack_id = a->val.stack_id };
 	struct lw_site *s = lw_sitetab__find(e->sites, &key);
@@ -343,8 +365,11 @@ static bool sweep_alloc(void *ctx, const struct lw_alloc_entry *a)
 		}
 		return false;
 	}
+	/* a site we do not track (table full, or already retired): ask who owns the record */
 	p = lw_proctab__find(e->procs, a->key.tgid, a->val.ident);
-	return p && p->exited;
+	if (p)
+		return p->exited;
+	return !identity_current(as, a->key.tgid, a->val.ident);
 }
 
 struct id_vec {
@@ -410,11 +435,12 @@ static bool sweep_stack(void *ctx, uint64_t id)
 static void sweep(struct lw_engine *e, double now)
 {
 	struct stack_sweep ss = { .prev = { e->orphans, e->norphans, e->norphans } };
+	struct alloc_sweep as = { .e = e };
 	size_t nleft;
 	int err;
 
 	e->sweep_gen++;
-	err = lw_tracer__sweep_allocs(e->tracer, sweep_alloc, e, &nleft);
+	err = lw_tracer__sweep_allocs(e->tracer, sweep_alloc, &as, &nleft);
 	if (err)
 		lw_warn("failed to sweep allocation map: %s", strerror(-err));
 	else
