@@ -40,8 +40,22 @@ struct lw_load_seg {
 	uint64_t vaddr;
 };
 
+/* One resolved address of a module, kept: sites share return addresses in common code. */
+struct lw_sym_entry {
+	uint64_t vaddr;		/* 0 = empty slot */
+	char *symbol;
+	uint64_t symoff;
+	char *file;
+	int line;
+};
+
+/* Addresses cached per module, an open-addressing table that is cleared when it fills. */
+#define FRAME_CACHE_SLOTS 4096
+
 struct lw_sym_module {
 	uint64_t dev, ino;
+	struct lw_sym_entry *cache;		/* FRAME_CACHE_SLOTS slots, allocated on first use */
+	size_t ncached;
 	struct lw_sym_module *hnext;		/* hash chain */
 	struct lw_sym_module *prev, *next;	/* LRU list, most recently used first */
 	Dwfl *dwfl;				/* NULL while failed */
@@ -62,6 +76,7 @@ struct lw_symbolizer {
 	uint64_t nloaded;
 	uint64_t lookups;
 	uint64_t failures;
+	struct lw_sym_entry scratch;		/* a lookup that found no memory for the cache */
 };
 
 /* Never called: dwfl_report_elf() hands libdwfl the open file. */
@@ -115,8 +130,78 @@ static void lru_push_front(struct lw_symbolizer *s, struct lw_sym_module *m)
 }
 
 /* Drop what was loaded (libdwfl closes the file descriptor it was given). */
+static void cache_clear(struct lw_sym_module *m)
+{
+	if (!m->cache)
+		return;
+	for (size_t i = 0; i < FRAME_CACHE_SLOTS; i++) {
+		free(m->cache[i].symbol);
+		free(m->cache[i].file);
+	}
+	free(m->cache);
+	m->cache = NULL;
+	m->ncached = 0;
+}
+
+static struct lw_sym_entry *cache_slot(struct lw_sym_module *m, uint64_t vaddr)
+{
+	size_t i = (vaddr * 0x9e3779b97f4a7c15ULL) >> 52 & (FRAME_CACHE_SLOTS - 1);
+
+	if (!m->cache) {
+		m->cache = calloc(FRAME_CACHE_SLOTS, sizeof(*m->cache));
+		if (!m->cache)
+			return NULL;
+	}
+	while (m->cache[i].vaddr && m->cache[i].vaddr != vaddr)
+		i = (i + 1) & (FRAME_CACHE_SLOTS - 1);
+	return &m->cache[i];
+}
+
+/* Resolve vaddr in m through the cache; the entry's strings belong to the cache. */
+static const struct lw_sym_entry *module_lookup(struct lw_symbolizer *s, struct lw_sym_module *m,
+						uint64_t vaddr)
+{
+	struct lw_sym_entry *e, *uncached = &s->scratch;
+	const char *name, *src;
+	GElf_Off symoff = 0;
+	Dwfl_Line *line;
+	GElf_Sym sym;
+	int lineno = 0;
+
+	/* a full table is dropped whole: cheaper than LRU, and refills with what is current */
+	if (m->ncached >= FRAME_CACHE_SLOTS * 3 / 4)
+		cache_clear(m);
+	e = vaddr ? cache_slot(m, vaddr) : NULL;
+	if (e && e->vaddr)
+		return e;
+	if (!e) {
+		/* no memory for the cache: resolve into a scratch entry */
+		free(uncached->symbol);
+		free(uncached->file);
+		e = uncached;
+	}
+	memset(e, 0, sizeof(*e));
+	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
+	if (name && *name) {
+		e->symbol = strdup(name);
+		e->symoff = symoff;
+	}
+	line = dwfl_module_getsrc(m->mod, vaddr);
+	src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (src && lineno > 0) {
+		e->file = strdup(src);
+		e->line = lineno;
+	}
+	if (e != uncached) {
+		e->vaddr = vaddr;
+		m->ncached++;
+	}
+	return e;
+}
+
 static void module_unload(struct lw_symbolizer *s, struct lw_sym_module *m)
 {
+	cache_clear(m);
 	if (m->dwfl) {
 		dwfl_end(m->dwfl);
 		s->nloaded--;
@@ -375,6 +460,8 @@ void lw_symbolizer__free(struct lw_symbolizer *s)
 {
 	if (!s)
 		return;
+	free(s->scratch.symbol);
+	free(s->scratch.file);
 	while (s->lru.next != &s->lru)
 		module_free(s, s->lru.next);
 	free(s);
@@ -396,11 +483,8 @@ int lw_symbolizer__resolve(struct lw_symbolizer *s, pid_t pid, const struct lw_m
 	uint64_t look = is_return && addr ? addr - 1 : addr, vaddr;
 	const struct lw_mapping *mp;
 	struct lw_sym_module *m;
-	const char *name, *src;
-	GElf_Off symoff;
-	Dwfl_Line *line;
-	GElf_Sym sym;
-	int err = 0, lineno = 0;
+	const struct lw_sym_entry *ent;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
@@ -422,20 +506,16 @@ int lw_symbolizer__resolve(struct lw_symbolizer *s, pid_t pid, const struct lw_m
 		goto miss;
 	vaddr += m->bias;
 
-	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
-	if (name && *name) {
-		if (!(out->symbol = dup_or_fail(name, &err)))
+	ent = module_lookup(s, m, vaddr);
+	if (ent->symbol) {
+		if (!(out->symbol = dup_or_fail(ent->symbol, &err)))
 			goto fail;
-		out->offset = symoff + (addr - look);
+		out->offset = ent->symoff + (addr - look);
 	}
-	line = dwfl_module_getsrc(m->mod, vaddr);
-	if (line) {
-		src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-		if (src && lineno > 0) {
-			if (!(out->file = dup_or_fail(src, &err)))
-				goto fail;
-			out->line = lineno;
-		}
+	if (ent->file) {
+		if (!(out->file = dup_or_fail(ent->file, &err)))
+			goto fail;
+		out->line = ent->line;
 	}
 	if (!out->symbol)
 		s->failures++;
