@@ -2,23 +2,25 @@
 /*
  * Trend verdicts for allocation sites.
  *
- * A leak is memory that keeps being allocated and is never freed, so live bytes rise and their
- * low points rise with them. A queue or a cache also rises, for a while; churn rises at random.
- * The evaluation therefore asks, of the samples in the last window:
- *   - is there an increasing trend at all?  Mann-Kendall, rank based so that one huge
- *     allocation weighs no more than a small one, its variance widened (Hamed-Rao) by the
- *     serial correlation of the detrended ranks: memory series are smooth, and without the
- *     correction a slow random wander looks like a trend;
+ * A leak is memory allocated and never freed: live bytes rise and their low points rise with
+ * them. Queues and caches also rise for a while, churn rises at random, load wanders. Of the
+ * samples in the last window the evaluation asks:
+ *   - is there an increasing trend?  Mann-Kendall: rank based, so one huge allocation weighs
+ *     no more than a small one; its variance is widened for serial correlation (memory series
+ *     are smooth, and a slow wander otherwise reads as a trend);
  *   - is it material?  Theil-Sen slope times the window span against min_growth_bytes;
- *   - is the growth kept?  the deepest fall is small next to the range, and the low points of
- *     the last quarter sit above those of the first: a queue that fills and drains fails both;
- *   - is it still going on?  the last quarter holds a new high, above the noise;
- *   - is it steady?  (for "leak") new highs in most quarters, quarter lows not falling back,
- *     and the site watched for at least warmup_sec.
- * The verdict published moves only when two evaluations in a row support the move; growing
- * becomes leak at once, growth having already been confirmed. A published growing or leak keeps
- * its verdict at a 5x looser level (hysteresis on the threshold too), and leaves it only when
- * the last quarter is flat (plateau) or the growth is gone (stable).
+ *   - is it kept?  the deepest fall stays under half the range and the last quarter's low sits
+ *     above the first quarter's: a queue that fills and drains fails both;
+ *   - is it new?  the last quarter holds a high above everything of the two windows before;
+ *   - is it a leak?  also new highs in three quarters of four, every quarter's low above the
+ *     previous one, nothing given back over two windows, the site watched for warmup_sec and
+ *     growing for a quarter window already.
+ * Hysteresis: a verdict is published once two evaluations in a row support it (growing and leak
+ * count together, as do stable and plateau); growing becomes leak at once, growth having been
+ * confirmed. A published growing or leak is kept at a 5x looser level, and while new highs keep
+ * coming; it ends when the recent quarter is clearly flat (its slope significantly below the
+ * window's, no new high for 1.5 times the longest gap between highs), when nothing new came
+ * for half a window and the test no longer holds, or when the growth was given back.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,21 +29,25 @@
 
 #include "trend.h"
 
-#define TS_MAX		128	/* Theil-Sen points: 8128 pairwise slopes on the stack */
-#define STAY_FACTOR	5.0	/* a published growing/leak keeps it while p < 5 alpha */
-#define GIVE_BACK_MAX	0.75	/* growth: deepest fall below 3/4 of the window's range */
-#define FLOOR_RISE	0.25	/* growth: last-quarter low above first-quarter low by 1/4 */
-#define LEAK_FLOOR_RISE	0.5	/* leak: ... by half the Theil-Sen growth */
-#define LEAK_QUARTERS	3	/* leak: a material new high in at least 3 of the 4 quarters */
-#define ACF_Z		1.96	/* serial correlation: used when significant at 5% */
-#define RHO_MAX		0.95	/* ... and capped: a random walk is not estimable */
-#define NOISE_K		2.0	/* a new high counts when it clears the old one by 2 sigma */
-#define PLATEAU_KEEP	0.5	/* plateau: recent low keeps half the growth to the peak */
+#define TS_MAX		128   /* Theil-Sen points: 8128 pairwise slopes on the stack */
+#define STAY_FACTOR	5.0   /* a published growing/leak keeps it while p < 5 alpha */
+#define GIVE_BACK_MAX	0.5   /* growth: deepest fall under half the window's range */
+#define GIVE_BACK_STAY	0.75  /* ... under 3/4 to stay growing or leak */
+#define FLOOR_RISE	0.25  /* growth: last-quarter low rises by 1/4 of it (1/8 to stay) */
+#define LEAK_FLOOR_RISE 0.5   /* leak: ... by half of it */
+#define LEAK_GIVE_BACK	0.25  /* leak: over two windows, deepest fall under 1/4 of the range */
+#define LEAK_QUARTERS	3     /* leak: a material new high in at least 3 of the 4 quarters */
+#define ACF_Z		1.96  /* serial correlation: used when significant at 5% */
+#define RHO_MAX		0.95  /* ... and capped: a random walk is not estimable */
+#define NOISE_K		2.0   /* a new high counts when it clears the old one by 2 sigma */
+#define WARMUP_ALPHA	0.1   /* growing before warmup needs alpha/10 */
+#define STOP_ALPHA	0.001 /* "stopped" needs alpha/1000: windows overlap, chance stops recur */
+#define PLATEAU_KEEP	0.5   /* plateau: recent low keeps half the growth to the peak */
 
 struct lw_series {
 	unsigned int cap;
 	unsigned int len;
-	unsigned int head;	/* index of the oldest sample */
+	unsigned int head; /* index of the oldest sample */
 	bool started;
 	double first_t;
 	int64_t min_bytes;
@@ -206,13 +212,6 @@ static double median(double *v, int n)
 	return (lo + hi) / 2;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* ---- Mann-Kendall and Theil-Sen ---- */
 
 struct ranked {
@@ -221,32 +220,38 @@ struct ranked {
 };
 
 struct work {
-	double t[LW_TREND_MAX_SAMPLES];	/* seconds, relative to the newest sample (<= 0) */
-	double x[LW_TREND_MAX_SAMPLES];	/* live bytes */
+	double t[LW_TREND_MAX_SAMPLES]; /* seconds, relative to the newest sample (<= 0) */
+	double x[LW_TREND_MAX_SAMPLES]; /* live bytes */
 	double y[LW_TREND_MAX_SAMPLES];
 	double tmp[LW_TREND_MAX_SAMPLES];
 	struct ranked rk[LW_TREND_MAX_SAMPLES];
 	double slopes[TS_MAX * (TS_MAX - 1) / 2];
 };
 
-/* S and its no-trend variance with the tie correction; tmp gets a sorted copy of y. */
-static void mk_stat(const double *y, int n, double *tmp, double *s_out, double *var_out)
+/*
+ * S and its no-trend variance with the tie correction, in one pass: eq[i] ends as the size g of
+ * the tie group of y[i], so summing g(g-1)(2g+5)/g over its g members counts each group once.
+ */
+static void mk_stat(const double *y, int n, double *eq, double *s_out, double *var_out)
 {
 	double ties = 0;
 	long s = 0;
 
-	for (int i = 0; i < n - 1; i++)
-		for (int j = i + 1; j < n; j++)
-			s += (y[j] > y[i]) - (y[j] < y[i]);
-	memcpy(tmp, y, n * sizeof(*tmp));
-	qsort(tmp, n, sizeof(*tmp), cmp_double);
-	for (int i = 0, j; i < n; i = j) {
-		for (j = i + 1; j < n && tmp[j] == tmp[i]; j++)
-			;
-		double g = j - i;
+	for (int i = 0; i < n; i++)
+		eq[i] = 1;
+	for (int i = 0; i < n - 1; i++) {
+		for (int j = i + 1; j < n; j++) {
+			int d = (y[j] > y[i]) - (y[j] < y[i]);
 
-		ties += g * (g - 1) * (2 * g + 5);
+			s += d;
+			if (!d) {
+				eq[i]++;
+				eq[j]++;
+			}
+		}
 	}
+	for (int i = 0; i < n; i++)
+		ties += (eq[i] - 1) * (2 * eq[i] + 5);
 	*s_out = s;
 	*var_out = ((double)n * (n - 1) * (2.0 * n + 5) - ties) / 18;
 }
@@ -325,7 +330,7 @@ static double serial_factor(struct work *w, int n, double beta)
 		for (j = i + 1; j < n && w->rk[j].v == w->rk[i].v; j++)
 			;
 		for (int k = i; k < j; k++)
-			r[w->rk[k].i] = (i + j + 1) / 2.0;	/* average of ranks i+1 .. j */
+			r[w->rk[k].i] = (i + j + 1) / 2.0; /* average of ranks i+1 .. j */
 	}
 	for (int i = 0; i < n; i++) {
 		r[i] -= mean;
@@ -335,9 +340,10 @@ static double serial_factor(struct work *w, int n, double beta)
 		return 1;
 	for (int i = 0; i + 1 < n; i++)
 		num += r[i] * r[i + 1];
-	rho = fmin(RHO_MAX, (n * num / den + 1) / (n - 4));
+	rho = num / den;
 	if (rho <= ACF_Z / sqrt(n))
 		return 1;
+	rho = fmin(RHO_MAX, (n * rho + 1) / (n - 4));
 	for (int k = 1; k < n - 2; k++) {
 		rk *= rho;
 		sum += (double)(n - k) * (n - k - 1) * (n - k - 2) * rk;
@@ -368,7 +374,7 @@ double lw_trend__theil_sen(const double *t, const double *x, unsigned int n)
 
 	if (!t || !x)
 		return 0;
-	return theil_sen(t, x, n > INT16_MAX ? INT16_MAX : (int)n, slopes);
+	return theil_sen(t, x, n > INT32_MAX ? INT32_MAX : (int)n, slopes);
 }
 
 double lw_trend__mk_p_increase(const double *x, unsigned int n)
@@ -389,12 +395,14 @@ double lw_trend__mk_p_increase(const double *x, unsigned int n)
 
 struct shape {
 	double min, max;
-	double drawdown;	/* deepest fall below an earlier high */
-	double q[4];		/* low point of each quarter */
-	unsigned int renewed;	/* quarters holding a material new high */
-	double noise;		/* what a new high must clear: NOISE_K robust sigmas */
-	int r0;			/* first sample of the recent part (last quarter) */
-	double recent_max, recent_min, before_max;
+	double drawdown;      /* deepest fall below an earlier high */
+	double q[4];	      /* low point of each quarter */
+	unsigned int renewed; /* quarters holding a material new high */
+	int last_high;	      /* sample of the last material new high, 0 if none */
+	double gap_max;	      /* longest time between two material new highs */
+	double noise;	      /* what a new high must clear: NOISE_K robust sigmas */
+	int r0;		      /* first sample of the recent part (last quarter) */
+	double recent_max, recent_min;
 };
 
 static void shape_of(struct work *w, int n, double window, struct shape *sh)
@@ -416,6 +424,8 @@ static void shape_of(struct work *w, int n, double window, struct shape *sh)
 
 	sh->min = sh->max = x[0];
 	sh->drawdown = 0;
+	sh->last_high = 0;
+	sh->gap_max = 0;
 	for (int k = 0; k < 4; k++)
 		sh->q[k] = INFINITY;
 	for (int i = 0; i < n; i++) {
@@ -433,7 +443,10 @@ static void shape_of(struct work *w, int n, double window, struct shape *sh)
 			sh->q[quarter] = x[i];
 		/* the mark moves only on material highs, so a slow creep still registers */
 		if (i && x[i] > mark + sh->noise) {
+			if (sh->last_high)
+				sh->gap_max = fmax(sh->gap_max, t[i] - t[sh->last_high]);
 			mark = x[i];
+			sh->last_high = i;
 			bits |= 1u << quarter;
 		}
 	}
@@ -447,9 +460,6 @@ static void shape_of(struct work *w, int n, double window, struct shape *sh)
 		sh->r0 = n / 2;
 	if (sh->r0 > n - 3)
 		sh->r0 = n - 3;
-	sh->before_max = -INFINITY;
-	for (int i = 0; i < sh->r0; i++)
-		sh->before_max = fmax(sh->before_max, x[i]);
 	sh->recent_max = -INFINITY;
 	sh->recent_min = INFINITY;
 	for (int i = sh->r0; i < n; i++) {
@@ -470,6 +480,43 @@ static bool shape_monotone(const struct shape *sh, double growth)
 }
 
 /* ---- verdict ---- */
+
+/*
+ * Deepest fall below an earlier high among the samples since from, against their range:
+ * a leak never gives memory back, a queue that drained a minute ago is not a leak now.
+ */
+static bool kept_since(const struct lw_series *s, double from)
+{
+	double hi = -INFINITY, lo = INFINITY, dd = 0;
+	unsigned int i = s->len;
+
+	while (i > 0 && series_slot(s, i - 1)->t >= from)
+		i--;
+	for (; i < s->len; i++) {
+		double x = (double)series_slot(s, i)->live_bytes;
+
+		hi = fmax(hi, x);
+		lo = fmin(lo, x);
+		dd = fmax(dd, hi - x);
+	}
+	return dd <= LEAK_GIVE_BACK * (hi - lo);
+}
+
+/* Highest live bytes of the samples in [from, before); -inf when none. */
+static double lookback_max(const struct lw_series *s, double before, double from)
+{
+	double hi = -INFINITY;
+
+	for (unsigned int i = s->len; i-- > 0;) {
+		const struct lw_sample *smp = series_slot(s, i);
+
+		if (smp->t < from)
+			break;
+		if (smp->t < before && smp->live_bytes > hi)
+			hi = (double)smp->live_bytes;
+	}
+	return hi;
+}
 
 static bool is_up(enum lw_verdict v)
 {
@@ -509,11 +556,12 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 		    struct lw_trend_state *st, struct lw_trend_result *out)
 {
 	static const struct lw_trend_params defaults = LW_TREND_PARAMS_DEFAULT;
-	double window, alpha, min_growth, warmup, now, span, beta, growth, p_up = 1, f = 1;
+	double window, alpha, min_growth, warmup, now, span, beta, growth, quiet_for, lookback;
+	double p_up = 1, f = 1;
 	enum lw_trend_reason why;
 	enum lw_verdict cand;
 	unsigned int len, first, m;
-	bool record, sustained, up, sig, big, kept, floor_up, fresh, warm, elevated, new_sample;
+	bool stopped, sustained, up, sig, big, kept, floor_up, fresh, warm, elevated, new_sample;
 	struct shape sh;
 	struct work w;
 	int n;
@@ -529,7 +577,7 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 		p = &defaults;
 	window = p->window_sec > 0 && isfinite(p->window_sec) ? p->window_sec : defaults.window_sec;
 	alpha = p->significance > 0 && p->significance < 0.5 ? p->significance
-							       : defaults.significance;
+							     : defaults.significance;
 	warmup = p->warmup_sec > 0 ? p->warmup_sec : 0;
 	min_growth = (double)p->min_growth_bytes;
 
@@ -545,9 +593,8 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	}
 	n = m > LW_TREND_MAX_SAMPLES ? LW_TREND_MAX_SAMPLES : (int)m;
 	for (int k = 0; k < n; k++) {
-		unsigned int i = first + ((int)m == n ? (unsigned int)k
-					  : (unsigned int)((uint64_t)k * (m - 1) / (n - 1)));
-		const struct lw_sample *smp = series_slot(s, i);
+		uint64_t i = (int)m == n ? (uint64_t)k : (uint64_t)k * (m - 1) / (n - 1);
+		const struct lw_sample *smp = series_slot(s, first + (unsigned int)i);
 
 		w.t[k] = smp->t - now;
 		w.x[k] = (double)smp->live_bytes;
@@ -555,16 +602,22 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	out->nsamples = n;
 	span = -w.t[0];
 
-	beta = n >= LW_TREND_MIN_SLOPE ? theil_sen(w.t, w.x, n, w.slopes) : 0;
-	out->growth_bytes_per_sec = beta;
 	new_sample = !st->evaluated || now > st->last_t;
+	if (!st->evaluated)
+		st->peak_bytes = series_slot(s, len - 1)->live_bytes;
 	st->evaluated = true;
 	st->last_t = now;
-	if (n < LW_TREND_MIN_SAMPLES)
+	if (n < LW_TREND_MIN_SAMPLES) {
+		if (n >= LW_TREND_MIN_SLOPE)
+			out->growth_bytes_per_sec = theil_sen(w.t, w.x, n, w.slopes);
 		return;
+	}
 
 	shape_of(&w, n, window, &sh);
-	if (sh.max > st->peak_bytes) {
+	/* most sites hold still: a constant window needs no slope and no test */
+	beta = sh.max > sh.min ? theil_sen(w.t, w.x, n, w.slopes) : 0;
+	out->growth_bytes_per_sec = beta;
+	if (sh.max > (double)st->peak_bytes) {
 		st->peak_bytes = (int64_t)sh.max;
 		st->peak_t = now;
 	}
@@ -579,56 +632,64 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 
 	up = is_up(st->verdict);
 	growth = beta * span;
-	sig = p_up < (up ? fmin(0.5, alpha * STAY_FACTOR) : alpha);
-	big = beta > 0 && growth >= min_growth;
-	kept = sh.drawdown <= GIVE_BACK_MAX * (sh.max - sh.min);
-	floor_up = sh.q[3] - sh.q[0] >= FLOOR_RISE * growth;
-	fresh = sh.recent_max > sh.before_max + sh.noise;
-	{
-		double hb = -INFINITY, tr = now + w.t[sh.r0];
-		for (unsigned int i = 0; i < len; i++) {
-			const struct lw_sample *q = series_slot(s, i);
-			if (q->t >= tr) break;
-			if (q->live_bytes > hb) hb = q->live_bytes;
-		}
-		record = sh.recent_max > hb + sh.noise;
-		if (!xmode("XRECORD") && !xmode("XGREC"))
-			record = true;
-		sustained = !xmode("XSUSTAIN") || (st->verdict == LW_VERDICT_GROWING && now - st->since_t >= window / 4);
-	}
 	warm = now - lw_series__first_t(s) >= warmup;
-	/* plateau: the recent low is still well above where the site started */
+	/* while warming up every site starts at once: hold the test to alpha/10 */
+	sig = p_up < (up ? fmin(0.5, alpha * STAY_FACTOR) : warm ? alpha : alpha * WARMUP_ALPHA);
+	big = beta > 0 && growth >= min_growth;
+	/* a published growth keeps its verdict at looser shape limits too */
+	kept = sh.drawdown <= (up ? GIVE_BACK_STAY : GIVE_BACK_MAX) * (sh.max - sh.min);
+	floor_up = sh.q[3] - sh.q[0] >= (up ? FLOOR_RISE / 2 : FLOOR_RISE) * growth;
+	lookback = now - 2 * fmax(window, span);
+	fresh = sh.recent_max > lookback_max(s, now + w.t[sh.r0], lookback) + sh.noise;
+	/* leak only after growth held a quarter window: slow wander seldom keeps it that long */
+	sustained = st->verdict == LW_VERDICT_GROWING && now - st->since_t >= window / 4;
 	{
+		/* plateau: the recent low is still well above where the site started */
 		double base = (double)lw_series__min_bytes(s), lvl = sh.recent_min - base;
 
 		elevated = lvl >= fmax(min_growth, 1) &&
 			   lvl >= PLATEAU_KEEP * ((double)st->peak_bytes - base);
 	}
 
-	if (xmode("XGREC"))
-		fresh = fresh && record;
-	if (sig && big && kept && floor_up && fresh) {
+	/*
+	 * Growth has stopped when the recent quarter holds no new high, none came for 1.5 times
+	 * the longest gap between new highs (bursty growth), and the recent slope is clearly
+	 * below the window's: x - beta t decreases there. Merely missing a new high is not enough:
+	 * churn as wide as a quarter's growth hides highs half the time.
+	 */
+	quiet_for = -w.t[sh.last_high];
+	stopped = !fresh && quiet_for >= 1.5 * sh.gap_max &&
+		  p_not_below(&w, sh.r0, n, beta, 1) < alpha * STOP_ALPHA;
+	if (sig && big && kept && floor_up && (fresh || (up && !stopped))) {
 		if (st->verdict == LW_VERDICT_LEAK) {
 			cand = LW_VERDICT_LEAK;
 			why = LW_TREND_CONTINUES;
 		} else if (!warm) {
 			cand = LW_VERDICT_GROWING;
 			why = LW_TREND_WARMUP;
-		} else if (!shape_monotone(&sh, growth) || !record || !sustained) {
+		} else if (!fresh || !shape_monotone(&sh, growth) || !sustained ||
+			   !kept_since(s, lookback)) {
 			cand = LW_VERDICT_GROWING;
 			why = LW_TREND_NOT_MONOTONE;
 		} else {
 			cand = LW_VERDICT_LEAK;
 			why = LW_TREND_MONOTONE;
 		}
-	} else if (up && fresh && kept && floor_up) {
-		/* new highs, but the test is not clear: the recent part is not flat, keep it */
+	} else if (up && kept && floor_up && !stopped && quiet_for < window / 2) {
+		/* new highs lately but the test is not clear: not flat, keep the verdict */
 		cand = st->verdict;
 		why = LW_TREND_INCONCLUSIVE;
 	} else {
-		why = !sig ? LW_TREND_NO_TREND : !big ? LW_TREND_SMALL_GROWTH :
-		      !kept ? LW_TREND_GIVEN_BACK : !floor_up ? LW_TREND_FLOOR_FLAT :
-		      LW_TREND_STOPPED;
+		if (!sig)
+			why = LW_TREND_NO_TREND;
+		else if (!big)
+			why = LW_TREND_SMALL_GROWTH;
+		else if (!kept)
+			why = LW_TREND_GIVEN_BACK;
+		else if (!floor_up)
+			why = LW_TREND_FLOOR_FLAT;
+		else
+			why = LW_TREND_STOPPED;
 		cand = LW_VERDICT_STABLE;
 		if (st->grown && elevated) {
 			cand = LW_VERDICT_PLATEAU;
@@ -646,9 +707,18 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	case LW_VERDICT_GROWING:
 		out->confidence = 1 - p_up;
 		break;
-	case LW_VERDICT_PLATEAU:
-		out->confidence = 1 - p_not_below(&w, sh.r0, n, min_growth / window, f);
+	case LW_VERDICT_PLATEAU: {
+		/*
+		 * Flat since when: the whole window once it shows no increase, else the stretch
+		 * since the last new high, at least the last quarter.
+		 */
+		int from = sh.last_high + 1 < sh.r0 ? sh.last_high + 1 : sh.r0;
+
+		if (p_up >= alpha)
+			from = 0;
+		out->confidence = 1 - p_not_below(&w, from, n, min_growth / window, 1);
 		break;
+	}
 	case LW_VERDICT_STABLE:
 	default:
 		out->confidence = 1 - p_not_below(&w, 0, n, min_growth / window, f);

@@ -3,11 +3,11 @@
  * Growth statistics for one allocation site: a bounded series of (time, live bytes, live count)
  * samples, and a verdict (leak / growing / plateau / stable) drawn from it after every drain.
  *
- * The test is Mann-Kendall on the samples of the last window (ties, continuity correction and
- * the Hamed-Rao correction for serially correlated samples), the rate is the Theil-Sen slope.
- * Both are rank based: a single huge allocation moves them no more than a small one. Shape
- * checks on top of the test keep queues, caches and churn out of "leak"; hysteresis keeps the
- * published verdict from flapping. Pure logic, no I/O, no global state.
+ * The test is Mann-Kendall on the samples of the last window (ties, continuity correction,
+ * variance widened for serial correlation), the rate is the Theil-Sen slope; both rank based.
+ * Shape checks on top of the test keep queues, caches, churn and slow wander out of "leak";
+ * hysteresis keeps the published verdict from flapping. trend.c says how. Pure logic: no I/O,
+ * no global state.
  */
 #ifndef LW_TREND_H
 #define LW_TREND_H
@@ -18,16 +18,16 @@
 #include "snapshot.h"
 
 /* Fewest samples the test decides on; a shorter window is stretched back to this many. */
-#define LW_TREND_MIN_SAMPLES	8
+#define LW_TREND_MIN_SAMPLES 8
 /* Fewest samples the slope is measured on; below it growth_bytes_per_sec is 0. */
-#define LW_TREND_MIN_SLOPE	3
+#define LW_TREND_MIN_SLOPE 3
 /* Most samples tested (O(n^2)); a longer window is subsampled evenly. */
-#define LW_TREND_MAX_SAMPLES	256
+#define LW_TREND_MAX_SAMPLES 256
 /* Consecutive evaluations that must support a new verdict before it is published. */
-#define LW_TREND_CONFIRM	2
+#define LW_TREND_CONFIRM 2
 
 struct lw_sample {
-	double t;		/* seconds, monotonic clock */
+	double t; /* seconds, monotonic clock */
 	int64_t live_bytes;
 	int64_t live_allocs;
 };
@@ -56,16 +56,17 @@ int64_t lw_series__min_bytes(const struct lw_series *s);
 int64_t lw_series__max_bytes(const struct lw_series *s);
 
 struct lw_trend_params {
-	double window_sec;		/* samples tested: those of the last window_sec */
-	uint64_t min_growth_bytes;	/* least Theil-Sen growth over the window to count */
-	double significance;		/* test level alpha, 0 < alpha < 0.5 */
-	double warmup_sec;		/* a site seen for less than this is never "leak" */
+	double window_sec;	   /* samples tested: those of the last window_sec */
+	uint64_t min_growth_bytes; /* least Theil-Sen growth over the window to count */
+	double significance;	   /* test level alpha, 0 < alpha < 0.5 */
+	double warmup_sec;	   /* a site seen for less than this is never "leak" */
 };
 
-#define LW_TREND_PARAMS_DEFAULT							\
-	{									\
-		.window_sec = 60.0, .min_growth_bytes = 4096, .significance = 0.01,	\
-		.warmup_sec = 15.0,						\
+/* The configuration defaults, which the tests use. */
+#define LW_TREND_PARAMS_DEFAULT                                                                    \
+	{                                                                                          \
+		.window_sec = 60.0, .min_growth_bytes = 4096, .significance = 0.01,                \
+		.warmup_sec = 15.0,                                                                \
 	}
 
 /*
@@ -73,48 +74,48 @@ struct lw_trend_params {
  * (stable, nothing pending).
  */
 struct lw_trend_state {
-	enum lw_verdict verdict;	/* the published verdict */
-	enum lw_verdict pending;	/* the change waiting for confirmation */
-	unsigned int pending_count;	/* consecutive evaluations supporting it */
-	bool grown;			/* was growing or leak since it was last stable */
-	bool evaluated;			/* last_t is valid */
-	int64_t peak_bytes;		/* highest live bytes since it was last stable */
-	double peak_t;			/* when peak_bytes was reached */
-	double since_t;			/* when the published verdict was entered */
-	double last_t;			/* newest sample the last evaluation saw */
+	enum lw_verdict verdict;    /* the published verdict */
+	enum lw_verdict pending;    /* the change waiting for confirmation */
+	unsigned int pending_count; /* consecutive evaluations supporting it */
+	bool grown;		    /* was growing or leak since it was last stable */
+	bool evaluated;		    /* last_t and peak_bytes are valid */
+	int64_t peak_bytes;	    /* highest live bytes since it was last stable */
+	double peak_t;		    /* when peak_bytes was seen */
+	double since_t;		    /* when the published verdict was entered */
+	double last_t;		    /* newest sample the last evaluation saw */
 };
 
 /* Why this evaluation's own verdict (the candidate) is what it is. */
 enum lw_trend_reason {
-	LW_TREND_FEW_SAMPLES = 0,	/* too few samples to decide; verdict kept */
-	LW_TREND_NO_TREND,		/* no significant increase */
-	LW_TREND_SMALL_GROWTH,		/* significant but below min_growth_bytes */
-	LW_TREND_GIVEN_BACK,		/* rises are freed again (queue, sawtooth, churn) */
-	LW_TREND_FLOOR_FLAT,		/* the low points do not rise with the rest */
-	LW_TREND_STOPPED,		/* no new high lately: growth has stopped */
-	LW_TREND_INCONCLUSIVE,		/* was growing, still new highs, test not clear: kept */
-	LW_TREND_WARMUP,		/* growing, but seen for less than warmup_sec */
-	LW_TREND_NOT_MONOTONE,		/* growing, but not steadily enough for a leak */
-	LW_TREND_MONOTONE,		/* steady, significant, material growth: leak */
-	LW_TREND_CONTINUES,		/* a leak that keeps growing */
-	LW_TREND_LEVELLED,		/* grew, now flat at a higher level: plateau */
+	LW_TREND_FEW_SAMPLES = 0, /* too few samples to decide; verdict kept */
+	LW_TREND_NO_TREND,	  /* no significant increase */
+	LW_TREND_SMALL_GROWTH,	  /* significant but below min_growth_bytes */
+	LW_TREND_GIVEN_BACK,	  /* rises are freed again (queue, sawtooth, churn) */
+	LW_TREND_FLOOR_FLAT,	  /* the low points do not rise with the rest */
+	LW_TREND_STOPPED,	  /* no new high lately: growth has stopped */
+	LW_TREND_INCONCLUSIVE,	  /* was growing, still new highs, test not clear: kept */
+	LW_TREND_WARMUP,	  /* growing, but seen for less than warmup_sec */
+	LW_TREND_NOT_MONOTONE,	  /* growing, but not steadily enough for a leak */
+	LW_TREND_MONOTONE,	  /* steady, significant, material growth: leak */
+	LW_TREND_CONTINUES,	  /* a leak that keeps growing */
+	LW_TREND_LEVELLED,	  /* grew, now flat at a higher level: plateau */
 	LW_TREND_REASON_MAX,
 };
 
 struct lw_trend_result {
-	enum lw_verdict verdict;	/* published verdict, after hysteresis */
+	enum lw_verdict verdict; /* published verdict, after hysteresis */
 	/*
-	 * leak, growing: 1 - p of the trend test for an increase. plateau, stable: 1 - p of the
-	 * test that the recent (plateau) or windowed (stable) growth rate is below
-	 * min_growth_bytes per window: how sure we are there is no material growth. 0 when
-	 * there are too few samples.
+	 * leak, growing: 1 - p of the trend test for an increase. stable: 1 - p of the test that
+	 * the window's growth rate is below min_growth_bytes per window (how sure we are there is
+	 * no material growth); plateau: the same on the flat stretch (the whole window once it
+	 * shows no increase, else since the last new high). 0 with too few samples.
 	 */
 	double confidence;
-	double growth_bytes_per_sec;	/* Theil-Sen slope over the window; 0 with < 3 samples */
-	enum lw_verdict candidate;	/* this evaluation's verdict, before hysteresis */
-	enum lw_trend_reason reason;	/* why the candidate */
-	double p_value;			/* one-sided p of the increase test; 1 when untested */
-	unsigned int nsamples;		/* samples the evaluation used */
+	double growth_bytes_per_sec; /* Theil-Sen slope over the window; 0 with < 3 samples */
+	enum lw_verdict candidate;   /* this evaluation's verdict, before hysteresis */
+	enum lw_trend_reason reason; /* why the candidate */
+	double p_value;		     /* one-sided p of the increase test; 1 when untested */
+	unsigned int nsamples;	     /* samples the evaluation used */
 };
 
 /*
