@@ -301,8 +301,19 @@ static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, doubl
 		push_dead(e, &a->key);
 		return;
 	}
+	if (a->val.live_bytes != s->last_bytes || !s->bytes_since) {
+		s->last_bytes = a->val.live_bytes;
+		s->bytes_since = now;
+	}
 	lw_series__push(s->series, now, a->val.live_bytes, a->val.live_allocs);
-	lw_trend__eval(s->series, &e->trend, &s->trend, &s->res);
+	/*
+	 * Most sites of a machine hold still. A stable site whose live bytes have not moved for a
+	 * whole window gets the same verdict again: skip the O(n^2) test for it.
+	 */
+	if (s->res.verdict != LW_VERDICT_STABLE || now - s->bytes_since < e->cfg.window)
+		lw_trend__eval(s->series, &e->trend, &s->trend, &s->res);
+	else
+		s->res.growth_bytes_per_sec = 0;
 	if (!a->val.live_allocs && now - s->last_change > IDLE_SITE_SEC &&
 	    s->res.verdict == LW_VERDICT_STABLE)
 		push_dead(e, &a->key);

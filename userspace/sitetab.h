@@ -27,6 +27,8 @@ struct lw_site {
 	uint64_t oldest_birth_ns;	/* boot ns of its oldest live allocation, 0 unknown */
 	uint64_t oldest_gen;		/* sweep that set oldest_birth_ns */
 	double last_change;		/* monotonic time allocs or frees last moved */
+	int64_t last_bytes;		/* live bytes at the last drain */
+	double bytes_since;		/* since when live bytes have been last_bytes */
 	unsigned int gen;		/* last drain that read it from the kernel */
 	struct lw_site *next;
 };
