@@ -297,8 +297,13 @@ static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, doubl
 	s->val = a->val;
 	s->gen = e->gen;
 	if (s->proc->exited) {
-		/* final counters read: retire the kernel entry, keep ours for the record */
+		/*
+		 * Final counters read: retire the kernel entry and keep ours for the record. A site
+		 * that grows no more needs no series: its verdict is frozen from here on.
+		 */
 		push_dead(e, &a->key);
+		lw_series__free(s->series);
+		s->series = NULL;
 		return;
 	}
 	if (a->val.live_bytes != s->last_bytes || !s->bytes_since) {
