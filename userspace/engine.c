@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/sysmacros.h>
 
 #include "discover.h"
@@ -14,7 +15,6 @@
 #include "symbolize.h"
 #include "tracer.h"
 #include "trend.h"
-#include <unistd.h>
 
 /* A site with no live allocation and no activity for this long is dropped from the maps. */
 #define IDLE_SITE_SEC 120.0

@@ -172,6 +172,16 @@ static void on_timer(struct lw_watch *w, uint32_t events)
 	lw_engine__drain(d->engine);
 }
 
+static void report_change(void *ctx, const char *key, const char *old_val, const char *new_val,
+			  bool needs_restart)
+{
+	if (needs_restart)
+		lw_warn("reload: %s stays '%s' until restart (file says '%s')", key, old_val,
+			new_val);
+	else
+		lw_info("reload: %s = %s (was %s)", key, new_val, old_val);
+}
+
 static void reload(struct daemon *d)
 {
 	struct lw_config c;
@@ -180,15 +190,22 @@ static void reload(struct daemon *d)
 		lw_warn("reload failed: keeping the running configuration");
 		return;
 	}
-	if (strcmp(c.socket, d->cfg.socket) || c.max_allocations != d->cfg.max_allocations ||
-	    c.max_sites != d->cfg.max_sites || c.max_stacks != d->cfg.max_stacks ||
-	    c.stack_depth != d->cfg.stack_depth || c.npids != d->cfg.npids ||
-	    memcmp(c.pids, d->cfg.pids, sizeof(c.pids)))
-		lw_warn("reload: socket, map sizes, stack_depth and pid take effect on restart");
+	lw_config__diff(&d->cfg, &c, report_change, NULL);
 	lw_log_set_level(c.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
 	lw_engine__reconfigure(d->engine, &c);
-	d->cfg.interval = c.interval;
-	d->cfg.verbose = c.verbose;
+	/* the running values of the restart-only keys stay what they are */
+	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
+	memcpy(c.metrics_addr, d->cfg.metrics_addr, sizeof(c.metrics_addr));
+	c.metrics_off = d->cfg.metrics_off;
+	memcpy(c.pids, d->cfg.pids, sizeof(c.pids));
+	c.npids = d->cfg.npids;
+	c.max_allocations = d->cfg.max_allocations;
+	c.max_sites = d->cfg.max_sites;
+	c.max_stacks = d->cfg.max_stacks;
+	c.stack_depth = d->cfg.stack_depth;
+	c.history = d->cfg.history;
+	c.max_series = d->cfg.max_series;
+	d->cfg = c;
 	arm_timer(d);
 	lw_info("configuration reloaded");
 }
