@@ -71,10 +71,12 @@ class Daemon:
         self.socket = self.workdir / "leakwatchd.sock"
         self.log_path = self.workdir / "leakwatchd.stderr"
         self.extra_args = list(extra_args)
+        self.interval = INTERVAL     # None: the config file's (or built-in) interval
         self.proc = None
 
     def start(self, timeout=20.0):
-        argv = [str(DAEMON_BIN), "--socket", str(self.socket), "--interval", str(INTERVAL),
+        interval = ["--interval", str(self.interval)] if self.interval else []
+        argv = [str(DAEMON_BIN), "--socket", str(self.socket), *interval,
                 "--metrics-addr", "off", *self.extra_args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
