@@ -84,7 +84,7 @@ $(OUT)/progs/%-nofp: tests/progs/%.c | $(OUT)/progs
 	$(CC) -O2 -g -fomit-frame-pointer -pthread $< -o $@
 
 $(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
-	$(CC) -O2 -g -pthread $< -o $@
+	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
 
 $(OUT)/bpf $(OUT)/obj $(OUT)/tests/deps $(OUT)/progs $(OUT)/bench:
 	mkdir -p $@
@@ -99,6 +99,7 @@ test-progs: $(PROG_BINS) $(BENCH_BINS)
 
 bench: all $(BENCH_BINS) $(PROG_BINS)
 	tests/bench/run.sh
+	tests/bench/sites.sh
 
 # The README's start command: installs what is missing, builds, runs the daemon with defaults.
 run: deps
