@@ -15,28 +15,12 @@ for f in "$LOAD" build/leakwatchd build/leakwatch; do
 	[ -x "$f" ] || { echo "bench: $f is missing: run 'make bench'" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/lw-bench.XXXXXX)
-sock=$tmp/leakwatchd.sock
-daemon_pid= load_pid=
-cleanup() {
-	[ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true
-	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -TERM "$daemon_pid"
-		wait "$daemon_pid" || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/bench/daemon.sh
+load_pid=
+stop_load() { [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true; }
+bench_cleanup_hook=stop_load
 
-build/leakwatchd --socket "$sock" --interval 1 --metrics-addr off 2>"$tmp/log" &
-daemon_pid=$!
-i=0
-until build/leakwatch --socket "$sock" status >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 200 ] || { echo "bench: daemon not ready" >&2; cat "$tmp/log" >&2; exit 1; }
-	sleep 0.1
-done
+bench_daemon_start --interval 1
 "$LOAD" "$NPROC" "$NSITES" >/dev/null &
 load_pid=$!
 sleep "$SETTLE"
