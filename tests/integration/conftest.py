@@ -62,8 +62,8 @@ def progs():
     """start(name, variant, *args, stdin=False) -> lwtest.Prog; every program dies at teardown."""
     started = []
 
-    def start(name, variant, *args, stdin=False):
-        prog = lwtest.Prog(name, variant, *args, stdin=stdin)
+    def start(name, variant, *args, stdin=False, env=None):
+        prog = lwtest.Prog(name, variant, *args, stdin=stdin, env=env)
         started.append(prog)
         return prog
 

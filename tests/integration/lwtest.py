@@ -195,7 +195,7 @@ def within(value, lo, hi=None, tolerance=TOLERANCE):
 class Prog:
     """A test program from build/progs, with its JSON lines collected on a reader thread."""
 
-    def __init__(self, name, variant, *args, stdin=False):
+    def __init__(self, name, variant, *args, stdin=False, env=None):
         self.path = PROGS_DIR / f"{name}-{variant}"
         if not self.path.exists():
             pytest.fail(f"{self.path} is missing: build it with 'make test-progs'", pytrace=False)
@@ -204,7 +204,7 @@ class Prog:
         self.cond = threading.Condition()
         self.closed = False
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=self.stderr,
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
                                      stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
         self.pid = self.proc.pid
         self.reader = threading.Thread(target=self._read, daemon=True)
