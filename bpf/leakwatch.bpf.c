@@ -3,8 +3,9 @@
  * leakwatch's hot path.
  *
  * Hooks: uprobes at the entry of every libc allocator function (malloc, calloc, realloc,
- * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free) and uretprobes
- * on those that return memory; BTF tracepoints on exec, exit and fork.
+ * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc; free just after its
+ * NULL check, where the stack and arguments are still as at entry) and uretprobes on those that
+ * return memory; BTF tracepoints on exec, exit and fork.
  *
  * Keeps: one record per live allocation keyed by (tgid, address); per (process, stack)
  * aggregates of live bytes and counts; the stacks themselves in a hash keyed by a 64-bit hash of
