@@ -35,7 +35,6 @@ struct lw_discover {
 	struct seen_obj *objs;
 	size_t nobjs, objs_cap;
 	unsigned int gen;
-	size_t alive;
 };
 
 struct lw_discover *lw_discover__new(struct lw_tracer *t)
@@ -184,7 +183,6 @@ int lw_discover__scan(struct lw_discover *d)
 	if (!dir)
 		return -errno;
 	d->gen++;
-	d->alive = 0;
 	while ((de = readdir(dir))) {
 		char exe[64], *end;
 		struct seen_proc *sp;
@@ -193,7 +191,6 @@ int lw_discover__scan(struct lw_discover *d)
 
 		if (*end || pid <= 0)
 			continue;
-		d->alive++;
 		snprintf(exe, sizeof(exe), "/proc/%ld/exe", pid);
 		if (stat(exe, &st))
 			continue;	/* kernel thread, or gone */
@@ -227,9 +224,4 @@ void lw_discover__forget(struct lw_discover *d, pid_t pid)
 	for (size_t i = 0; i < d->nprocs; i++)
 		if (d->procs[i].pid == pid)
 			d->procs[i].looks = 0;
-}
-
-size_t lw_discover__nprocs(const struct lw_discover *d)
-{
-	return d->alive;
 }

@@ -8,7 +8,6 @@
 #ifndef LW_DISCOVER_H
 #define LW_DISCOVER_H
 
-#include <stddef.h>
 #include <sys/types.h>
 
 struct lw_tracer;
@@ -20,7 +19,5 @@ void lw_discover__free(struct lw_discover *d);
 int lw_discover__scan(struct lw_discover *d);
 /* Have pid looked at again on the next scan (it exec'd). */
 void lw_discover__forget(struct lw_discover *d, pid_t pid);
-/* Processes seen by the last scan. */
-size_t lw_discover__nprocs(const struct lw_discover *d);
 
 #endif /* LW_DISCOVER_H */

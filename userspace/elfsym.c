@@ -12,7 +12,6 @@
 struct lw_elf {
 	int fd;
 	Elf *elf;
-	char *soname;
 };
 
 struct lw_elf *lw_elf__open(const char *path)
@@ -51,7 +50,6 @@ void lw_elf__free(struct lw_elf *e)
 		elf_end(e->elf);
 	if (e->fd >= 0)
 		close(e->fd);
-	free(e->soname);
 	free(e);
 }
 
@@ -125,32 +123,4 @@ int lw_elf__read(struct lw_elf *e, uint64_t off, void *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
-}
-
-const char *lw_elf__soname(struct lw_elf *e)
-{
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	GElf_Dyn dyn;
-
-	if (e->soname)
-		return e->soname;
-	while ((scn = elf_nextscn(e->elf, scn))) {
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
-			const char *s;
-
-			if (!gelf_getdyn(data, i, &dyn) || dyn.d_tag != DT_SONAME)
-				continue;
-			s = elf_strptr(e->elf, sh.sh_link, dyn.d_un.d_val);
-			if (s)
-				e->soname = strdup(s);
-			return e->soname;
-		}
-	}
-	return NULL;
 }

@@ -26,7 +26,5 @@ void lw_elf__free(struct lw_elf *e);
 int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out);
 /* Copy len bytes at file offset off (a function's first instructions). 0 or -errno. */
 int lw_elf__read(struct lw_elf *e, uint64_t off, void *buf, size_t len);
-/* The object's DT_SONAME, or NULL. Owned by e. */
-const char *lw_elf__soname(struct lw_elf *e);
 
 #endif /* LW_ELFSYM_H */

@@ -161,13 +161,12 @@ static struct lw_proc *proc_add(struct lw_proctab *pt, pid_t pid, uint64_t ident
 	p->pid = pid;
 	p->ident = ident;
 	p->start_ns = start_ns;
-	p->alive_checked = alive;
-	p->info = read_info(pid, ident, p->alive_checked);
+	p->info = read_info(pid, ident, alive);
 	if (!p->info) {
 		free(p);
 		return NULL;
 	}
-	if (p->alive_checked)
+	if (alive)
 		lw_proc__refresh_maps(p, now, 0);
 	else {
 		p->exited = true;
@@ -262,12 +261,4 @@ uint64_t lw_proctab__check_alive(struct lw_proctab *pt, double now)
 uint64_t lw_proctab__nalive(const struct lw_proctab *pt)
 {
 	return pt->nalive;
-}
-
-void lw_proctab__for_each(struct lw_proctab *pt, void (*fn)(void *ctx, struct lw_proc *p),
-			  void *ctx)
-{
-	for (int i = 0; i < NBUCKETS; i++)
-		for (struct lw_proc *p = pt->buckets[i]; p; p = p->next)
-			fn(ctx, p);
 }

@@ -22,7 +22,6 @@ struct lw_proc {
 	struct lw_procinfo *info;
 	struct lw_maps maps;
 	double maps_read_at;	/* monotonic seconds; 0 = never read */
-	bool alive_checked;	/* /proc matched this identity at first sight */
 	bool exited;
 	double exited_at;
 	unsigned int nsites;	/* sites referring to this process */
@@ -52,9 +51,6 @@ struct lw_proc *lw_proctab__add_dead(struct lw_proctab *pt, pid_t pid, uint64_t 
 void lw_proctab__prune(struct lw_proctab *pt, double now, double retention);
 /* Live (not exited) entries. */
 uint64_t lw_proctab__nalive(const struct lw_proctab *pt);
-/* Calls fn for every entry; fn must not add or remove entries. */
-void lw_proctab__for_each(struct lw_proctab *pt, void (*fn)(void *ctx, struct lw_proc *p),
-			  void *ctx);
 
 /* Pure helper: /proc/PID/stat's start time (clock ticks since boot), field 22. -EINVAL if bad. */
 int lw_parse_stat_starttime(const char *stat, unsigned long long *ticks);

@@ -109,19 +109,6 @@ struct lw_site *lw_sitetab__add(struct lw_sitetab *st, const struct lw_agg_key *
 	return s;
 }
 
-void lw_sitetab__remove(struct lw_sitetab *st, struct lw_site *s)
-{
-	struct lw_site **pp = &st->buckets[key_hash(&s->key, st->nbuckets)];
-
-	while (*pp && *pp != s)
-		pp = &(*pp)->next;
-	if (!*pp)
-		return;
-	*pp = s->next;
-	st->count--;
-	site_free(s);
-}
-
 size_t lw_sitetab__count(const struct lw_sitetab *st)
 {
 	return st->count;

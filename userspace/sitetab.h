@@ -41,7 +41,6 @@ struct lw_site *lw_sitetab__find(struct lw_sitetab *st, const struct lw_agg_key 
 /* Create an entry for key (with a series); NULL with errno ENOSPC when the table is full. */
 struct lw_site *lw_sitetab__add(struct lw_sitetab *st, const struct lw_agg_key *key,
 				struct lw_proc *proc);
-void lw_sitetab__remove(struct lw_sitetab *st, struct lw_site *s);
 size_t lw_sitetab__count(const struct lw_sitetab *st);
 uint64_t lw_sitetab__rejected(const struct lw_sitetab *st);
 /* Visit every site; fn returns true to have the site removed. */

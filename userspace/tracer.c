@@ -546,16 +546,6 @@ int lw_tracer__proc_start(struct lw_tracer *t, uint32_t tgid, uint64_t ident, ui
 	return 0;
 }
 
-void lw_tracer__forget_proc(struct lw_tracer *t, uint32_t tgid, uint64_t ident)
-{
-	int fd = bpf_map__fd(t->skel->maps.procs);
-	struct lw_proc_val pv;
-
-	/* only if the entry still names that identity: the pid may already be reused */
-	if (!bpf_map_lookup_elem(fd, &tgid, &pv) && pv.ident == ident)
-		bpf_map_delete_elem(fd, &tgid);
-}
-
 static void sum_percpu(struct lw_tracer *t, int fd, unsigned int n, uint64_t *out)
 {
 	uint64_t vals[t->ncpus];

@@ -70,8 +70,6 @@ int lw_tracer__sweep_allocs(struct lw_tracer *t,
 			    size_t *nleft);
 /* The start time (boot ns) of process tgid if its current identity is ident; -ENOENT if not. */
 int lw_tracer__proc_start(struct lw_tracer *t, uint32_t tgid, uint64_t ident, uint64_t *start_ns);
-/* Forget the identity of a process in the kernel (used when its exit event was lost). */
-void lw_tracer__forget_proc(struct lw_tracer *t, uint32_t tgid, uint64_t ident);
 
 void lw_tracer__counters(struct lw_tracer *t, uint64_t drops[LW_DROP_MAX],
 			 uint64_t counts[LW_CNT_MAX]);
