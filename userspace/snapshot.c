@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
 #include <stdlib.h>
 
 #include "snapshot.h"
@@ -63,6 +64,21 @@ const char *lw_verdict_name(enum lw_verdict v)
 	}
 }
 
+const char *lw_proc_verdict_name(enum lw_proc_verdict v)
+{
+	switch (v) {
+	case LW_PROC_LEAK:
+		return "leak";
+	case LW_PROC_FRAGMENTATION:
+		return "fragmentation";
+	case LW_PROC_GROWING:
+		return "growing";
+	case LW_PROC_STABLE:
+	default:
+		return "stable";
+	}
+}
+
 const char *lw_drop_name(enum lw_drop d)
 {
 	static const char *const names[LW_DROP_MAX] = {
@@ -109,6 +125,17 @@ struct lw_snapshot *lw_snapshot__new(size_t nsites)
 	return s;
 }
 
+int lw_snapshot__alloc_procs(struct lw_snapshot *s, size_t nprocs)
+{
+	if (!nprocs)
+		return 0;
+	s->procs = calloc(nprocs, sizeof(*s->procs));
+	if (!s->procs)
+		return -ENOMEM;
+	s->nprocs = nprocs;
+	return 0;
+}
+
 struct lw_snapshot *lw_snapshot__get(struct lw_snapshot *s)
 {
 	if (s)
@@ -124,6 +151,9 @@ void lw_snapshot__put(struct lw_snapshot *s)
 		lw_procinfo__put(s->sites[i].proc);
 		lw_stackinfo__put(s->sites[i].stack);
 	}
+	for (size_t i = 0; i < s->nprocs; i++)
+		lw_procinfo__put(s->procs[i].proc);
+	free(s->procs);
 	for (size_t i = 0; i < s->status.nattached; i++)
 		free(s->status.attached[i].path);
 	free(s->status.attached);
@@ -155,8 +185,28 @@ static int site_cmp(const void *pa, const void *pb)
 	return a->proc->pid < b->proc->pid ? -1 : a->proc->pid > b->proc->pid;
 }
 
+/* Leaks first, then fragmentation, growing, stable; then by the faster of the two growths. */
+static int proc_cmp(const void *pa, const void *pb)
+{
+	const struct lw_proc_snap *a = pa, *b = pb;
+	double ga = a->live_growth_bytes_per_sec > a->rss_growth_bytes_per_sec ?
+			    a->live_growth_bytes_per_sec : a->rss_growth_bytes_per_sec;
+	double gb = b->live_growth_bytes_per_sec > b->rss_growth_bytes_per_sec ?
+			    b->live_growth_bytes_per_sec : b->rss_growth_bytes_per_sec;
+
+	if (a->verdict != b->verdict)
+		return a->verdict > b->verdict ? -1 : 1;
+	if (ga != gb && ga == ga && gb == gb)
+		return ga > gb ? -1 : 1;
+	if (a->rss_bytes != b->rss_bytes)
+		return a->rss_bytes > b->rss_bytes ? -1 : 1;
+	return a->proc->pid < b->proc->pid ? -1 : a->proc->pid > b->proc->pid;
+}
+
 void lw_snapshot__rank(struct lw_snapshot *s)
 {
 	if (s->nsites > 1)
 		qsort(s->sites, s->nsites, sizeof(s->sites[0]), site_cmp);
+	if (s->nprocs > 1)
+		qsort(s->procs, s->nprocs, sizeof(s->procs[0]), proc_cmp);
 }

@@ -80,6 +80,30 @@ struct lw_site_snap {
 	bool exited;			/* the process has gone; kept for the record */
 };
 
+enum lw_proc_verdict {
+	LW_PROC_STABLE = 0,
+	LW_PROC_GROWING,
+	LW_PROC_FRAGMENTATION,
+	LW_PROC_LEAK,
+};
+
+const char *lw_proc_verdict_name(enum lw_proc_verdict v);
+
+/* One traced process: its memory as the kernel counts it, against its live heap. */
+struct lw_proc_snap {
+	struct lw_procinfo *proc;	/* reference held by the snapshot */
+	int64_t rss_bytes;		/* resident set; -1 when unreadable */
+	int64_t anon_bytes;		/* anonymous resident memory; -1 when unreadable */
+	int64_t pss_bytes;		/* proportional set size; -1 when not measured yet */
+	int64_t live_bytes;		/* live heap: sum over its sites */
+	int64_t live_allocs;
+	double rss_growth_bytes_per_sec;
+	double live_growth_bytes_per_sec;
+	enum lw_proc_verdict verdict;
+	unsigned int nsites;		/* sites tracked for it */
+	unsigned int nleaks;		/* of which with verdict leak */
+};
+
 struct lw_attached_obj {
 	char *path;		/* path the probes were attached through */
 	uint64_t dev;
@@ -118,13 +142,17 @@ struct lw_snapshot {
 	double taken_unix;		/* wall clock */
 	size_t nsites;
 	struct lw_site_snap *sites;	/* ranked: leak verdicts first, then by growth */
+	size_t nprocs;
+	struct lw_proc_snap *procs;	/* running processes with sites, ranked like sites */
 	struct lw_status status;
 };
 
 struct lw_snapshot *lw_snapshot__new(size_t nsites);	/* refcnt 1, zeroed */
 struct lw_snapshot *lw_snapshot__get(struct lw_snapshot *s);
 void lw_snapshot__put(struct lw_snapshot *s);
-/* Sort sites in the published order. */
+/* Room for nprocs process records (zeroed); -ENOMEM. */
+int lw_snapshot__alloc_procs(struct lw_snapshot *s, size_t nprocs);
+/* Sort sites and processes in the published order. */
 void lw_snapshot__rank(struct lw_snapshot *s);
 
 #endif /* LW_SNAPSHOT_H */
