@@ -34,6 +34,9 @@ const volatile __u32 self_tgid = 0;	/* the daemon: its own allocations are not t
 const volatile bool filter_pids = false;	/* trace only tgids in "targets" (and children) */
 const volatile __u32 stack_depth = 16;	/* frames kept, 1..LW_MAX_STACK_DEPTH */
 
+/* Moved by user space while running: the cohort boundaries of struct lw_agg_val. */
+volatile __u64 cohort_ns[LW_COHORTS];
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -263,7 +266,23 @@ static __always_inline void agg_add(__u32 tgid, const struct lw_alloc_val *v)
 	__sync_fetch_and_add(&a->alloc_bytes, v->size);
 }
 
-static __always_inline void agg_sub(__u32 tgid, const struct lw_alloc_val *v)
+/* A block died: count it against every cohort it was born before. */
+static __always_inline void cohort_death(struct lw_agg_val *a, const struct lw_alloc_val *v)
+{
+	__u64 c0 = cohort_ns[0], c1 = cohort_ns[1];
+
+	if (v->birth_ns < c0) {
+		__sync_fetch_and_add(&a->cohort_frees[0], 1);
+		__sync_fetch_and_add(&a->cohort_free_bytes[0], v->size);
+	}
+	if (v->birth_ns < c1) {
+		__sync_fetch_and_add(&a->cohort_frees[1], 1);
+		__sync_fetch_and_add(&a->cohort_free_bytes[1], v->size);
+	}
+}
+
+/* Take a block off its site; death is false when realloc moves it (it lives on). */
+static __always_inline void agg_sub(__u32 tgid, const struct lw_alloc_val *v, bool death)
 {
 	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
 	struct lw_agg_val *a = agg_get(&key, false);
@@ -274,15 +293,28 @@ static __always_inline void agg_sub(__u32 tgid, const struct lw_alloc_val *v)
 	__sync_fetch_and_add(&a->live_allocs, -1);
 	__sync_fetch_and_add(&a->frees, 1);
 	__sync_fetch_and_add(&a->free_bytes, v->size);
+	if (death)
+		cohort_death(a, v);
 }
 
+/* realloc(p, 0) freed the block it had taken off its site at entry. */
+static __always_inline void agg_death(__u32 tgid, const struct lw_alloc_val *v)
+{
+	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
+	struct lw_agg_val *a = agg_get(&key, false);
+
+	if (a)
+		cohort_death(a, v);
+}
+
+/* birth_ns 0: born now; realloc passes the birth of the block it moved. */
 static __always_inline void record_alloc(__u32 tgid, __u64 ident, __u64 addr, __u64 size,
-					 __u64 stack_id)
+					 __u64 stack_id, __u64 birth_ns)
 {
 	struct lw_alloc_key key = { .tgid = tgid, .addr = addr };
 	struct lw_alloc_val val = {
 		.size = size, .stack_id = stack_id, .ident = ident,
-		.birth_ns = bpf_ktime_get_boot_ns(),
+		.birth_ns = birth_ns ? birth_ns : bpf_ktime_get_boot_ns(),
 	};
 	struct lw_alloc_val *stale;
 	long err;
@@ -292,7 +324,7 @@ static __always_inline void record_alloc(__u32 tgid, __u64 ident, __u64 addr, __
 		/* We missed this block's free: retire its old record before reusing the key. */
 		stale = bpf_map_lookup_elem(&allocs, &key);
 		if (stale && stale->ident == ident)
-			agg_sub(tgid, stale);
+			agg_sub(tgid, stale, true);
 		err = bpf_map_update_elem(&allocs, &key, &val, BPF_ANY);
 	}
 	if (err) {
@@ -303,9 +335,12 @@ static __always_inline void record_alloc(__u32 tgid, __u64 ident, __u64 addr, __
 	bump(&counts, LW_CNT_ALLOCS);
 }
 
-/* Remove addr's record; copies it to *out when given. Returns true if it was ours. */
+/*
+ * Remove addr's record; copies it to *out when given. Returns true if it was ours. death is
+ * false for realloc, which decides at return whether the block moved or was freed.
+ */
 static __always_inline bool forget_alloc(__u32 tgid, __u64 ident, __u64 addr,
-					 struct lw_alloc_val *out)
+					 struct lw_alloc_val *out, bool death)
 {
 	struct lw_alloc_key key = { .tgid = tgid, .addr = addr };
 	struct lw_alloc_val *v, copy;
@@ -324,7 +359,7 @@ static __always_inline bool forget_alloc(__u32 tgid, __u64 ident, __u64 addr,
 		bump(&drops, LW_DROP_FREE_UNKNOWN);
 		return false;
 	}
-	agg_sub(tgid, &copy);
+	agg_sub(tgid, &copy, death);
 	bump(&counts, LW_CNT_FREES);
 	if (out)
 		*out = copy;
@@ -393,7 +428,7 @@ static __always_inline int realloc_enter(struct pt_regs *ctx, enum lw_func fn, _
 	if (old) {
 		ident = proc_ident(tgid, ts);
 		ts->old_addr = old;
-		ts->have_old = forget_alloc(tgid, ident, old, &ts->old);
+		ts->have_old = forget_alloc(tgid, ident, old, &ts->old, false);
 	}
 	return 0;
 }
@@ -425,12 +460,16 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
 		if (!ret && ts->size && ts->have_old) {
 			/* failed: the old block is untouched and still live */
 			record_alloc(tgid, ts->old.ident, ts->old_addr, ts->old.size,
-				     ts->old.stack_id);
+				     ts->old.stack_id, ts->old.birth_ns);
 			bump(&counts, LW_CNT_FAILED_ALLOCS);
 			return 0;
 		}
-		if (!ret && !ts->size && ts->old_addr)
-			return 0;	/* realloc(p, 0) freed p */
+		if (!ret && !ts->size && ts->old_addr) {
+			/* realloc(p, 0) freed p */
+			if (ts->have_old)
+				agg_death(tgid, &ts->old);
+			return 0;
+		}
 		break;
 	default:
 		break;
@@ -439,7 +478,9 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
 		bump(&counts, LW_CNT_FAILED_ALLOCS);
 		return 0;
 	}
-	record_alloc(tgid, ident, addr, ts->size, ts->stack_id);
+	/* a block realloc moved keeps its age: resizing is not dying */
+	record_alloc(tgid, ident, addr, ts->size, ts->stack_id,
+		     ts->have_old && ts->old.ident == ident ? ts->old.birth_ns : 0);
 	return 0;
 }
 
@@ -531,7 +572,7 @@ int BPF_KPROBE(lw_free, __u64 addr)
 		return 0;
 	}
 	ts->depth = 0;
-	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL);
+	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL, true);
 	return 0;
 }
 

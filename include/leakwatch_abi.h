@@ -88,6 +88,15 @@ struct lw_agg_key {
 	__u64 stack_id;
 };
 
+/*
+ * Allocation-age evidence. User space moves LW_COHORTS boundaries in time ("cohort_ns" in the
+ * BPF program's .bss, boot-time ns), in turn; a free of a block born before boundary i is
+ * counted in cohort_frees[i]. Reading an aggregate when boundary i moves, and again later,
+ * tells how many of the blocks live at the boundary have died since: leaked blocks never do.
+ * realloc moves a block without killing it: the new block keeps the old one's birth.
+ */
+#define LW_COHORTS 2
+
 /* Updated with atomic adds from every CPU; live_* may transiently lag the other fields. */
 struct lw_agg_val {
 	__s64 live_bytes;
@@ -96,6 +105,8 @@ struct lw_agg_val {
 	__u64 alloc_bytes;
 	__u64 frees;
 	__u64 free_bytes;
+	__u64 cohort_frees[LW_COHORTS];		/* frees of blocks born before cohort_ns[i] */
+	__u64 cohort_free_bytes[LW_COHORTS];
 };
 
 struct lw_stack_val {
@@ -122,7 +133,7 @@ _Static_assert(sizeof(struct lw_proc_val) == 16, "lw_proc_val layout");
 _Static_assert(sizeof(struct lw_alloc_key) == 16, "lw_alloc_key layout");
 _Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val layout");
 _Static_assert(sizeof(struct lw_agg_key) == 24, "lw_agg_key layout");
-_Static_assert(sizeof(struct lw_agg_val) == 48, "lw_agg_val layout");
+_Static_assert(sizeof(struct lw_agg_val) == 48 + 16 * LW_COHORTS, "lw_agg_val layout");
 _Static_assert(sizeof(struct lw_stack_val) == 8 + 8 * LW_MAX_STACK_DEPTH, "lw_stack_val layout");
 _Static_assert(sizeof(struct lw_event) == 32, "lw_event layout");
 #endif

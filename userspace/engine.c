@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,12 @@ struct lw_engine {
 	double last_sweep;
 	uint64_t sweep_gen;
 	uint64_t naggs, nallocs, nstacks;
+
+	/* age evidence: when each cohort boundary was set (0: never), which one moves next */
+	double cohort_t[LW_COHORTS];
+	double last_cohort;
+	int cohort_moved;		/* the boundary moved by this drain, -1 none */
+	unsigned int cohort_next;
 
 	/* sites whose stack is still to be resolved, oldest first */
 	struct lw_agg_key *pending;
@@ -270,9 +277,80 @@ static void resolve_pending(struct lw_engine *e, double now)
 	e->npending -= i;
 }
 
+/*
+ * A cohort boundary moves every period, the two in turn, so the older one is always between one
+ * and two periods old: old enough that a queue or a cache has turned over and churn has died,
+ * young enough to be measured inside the trend window.
+ */
+static double cohort_period(const struct lw_engine *e)
+{
+	return fmax(e->cfg.window / 8, 2 * e->cfg.interval);
+}
+
+static void move_cohort(struct lw_engine *e, double now)
+{
+	unsigned int i = e->cohort_next;
+
+	e->cohort_moved = -1;
+	if (e->last_cohort && now - e->last_cohort < cohort_period(e))
+		return;
+	/* before the maps are read: what they hold then is the cohort's baseline */
+	lw_tracer__set_cohort(e->tracer, i, boot_ns());
+	e->cohort_t[i] = now;
+	e->cohort_moved = (int)i;
+	e->cohort_next = (i + 1) % LW_COHORTS;
+	e->last_cohort = now;
+}
+
+/* The age evidence of a site: its oldest cohort that is at least a period old. */
+static void site_age(const struct lw_engine *e, const struct lw_site *s, double now,
+		     struct lw_trend_age *age)
+{
+	int m = -1;
+
+	memset(age, 0, sizeof(*age));
+	for (int i = 0; i < LW_COHORTS; i++)
+		if (e->cohort_t[i] && s->cohort[i].set &&
+		    now - e->cohort_t[i] >= 0.99 * cohort_period(e) &&
+		    (m < 0 || e->cohort_t[i] < e->cohort_t[m]))
+			m = i;
+	if (m < 0)
+		return;
+	age->valid = true;
+	age->boundary_t = e->cohort_t[m];
+	age->cohort_bytes = s->cohort[m].live_bytes;
+	age->retained_bytes = s->cohort[m].live_bytes -
+			      (int64_t)(s->val.cohort_free_bytes[m] - s->cohort[m].free_bytes);
+	if (age->retained_bytes < 0)
+		age->retained_bytes = 0;
+	if (age->retained_bytes > age->cohort_bytes)
+		age->retained_bytes = age->cohort_bytes;
+}
+
+static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct lw_agg_val *v,
+			    bool is_new)
+{
+	/* a site first seen now held nothing at the earlier boundaries */
+	if (is_new)
+		for (int i = 0; i < LW_COHORTS; i++) {
+			s->cohort[i].live_bytes = 0;
+			s->cohort[i].free_bytes = v->cohort_free_bytes[i];
+			s->cohort[i].set = e->cohort_t[i] != 0;
+		}
+	if (e->cohort_moved >= 0) {
+		int i = e->cohort_moved;
+
+		s->cohort[i].live_bytes = v->live_bytes > 0 ? v->live_bytes : 0;
+		s->cohort[i].free_bytes = v->cohort_free_bytes[i];
+		s->cohort[i].set = true;
+	}
+}
+
 static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, double now)
 {
 	struct lw_site *s = lw_sitetab__find(e->sites, &a->key);
+	struct lw_trend_age age;
+	bool is_new = !s;
 
 	if (!s) {
 		uint64_t start = 0;
@@ -296,6 +374,7 @@ static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, doubl
 		s->last_change = now;
 	s->val = a->val;
 	s->gen = e->gen;
+	set_cohort_base(e, s, &a->val, is_new);
 	if (s->proc->exited) {
 		/*
 		 * Final counters read: retire the kernel entry and keep ours for the record. A site
@@ -315,10 +394,12 @@ static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, doubl
 	 * Most sites of a machine hold still. A stable site whose live bytes have not moved for a
 	 * whole window gets the same verdict again: skip the O(n^2) test for it.
 	 */
-	if (s->res.verdict != LW_VERDICT_STABLE || now - s->bytes_since < e->cfg.window)
-		lw_trend__eval(s->series, &e->trend, &s->trend, &s->res);
-	else
+	if (s->res.verdict != LW_VERDICT_STABLE || now - s->bytes_since < e->cfg.window) {
+		site_age(e, s, now, &age);
+		lw_trend__eval(s->series, &e->trend, &age, &s->trend, &s->res);
+	} else {
 		s->res.growth_bytes_per_sec = 0;
+	}
 	if (!a->val.live_allocs && now - s->last_change > IDLE_SITE_SEC &&
 	    s->res.verdict == LW_VERDICT_STABLE)
 		push_dead(e, &a->key);
@@ -492,6 +573,7 @@ int lw_engine__drain(struct lw_engine *e)
 	err = lw_discover__scan(e->disc);
 	if (err < 0)
 		lw_warn("failed to scan /proc: %s", strerror(-err));
+	move_cohort(e, mono_now());
 
 	err = lw_tracer__read_aggs(e->tracer, &aggs, &n);
 	if (err) {
@@ -554,6 +636,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o->growth_bytes_per_sec = s->res.growth_bytes_per_sec;
 	o->verdict = s->res.verdict;
 	o->confidence = s->res.confidence;
+	o->retained_share = s->res.retained_share;
 	o->exited = s->proc->exited;
 	o->oldest_alloc_age_sec = -1;
 	if (s->oldest_birth_ns && s->val.live_allocs > 0 && c->now_boot > s->oldest_birth_ns)

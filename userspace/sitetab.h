@@ -24,6 +24,12 @@ struct lw_site {
 	struct lw_trend_state trend;
 	struct lw_trend_result res;
 	struct lw_agg_val val;
+	/* each cohort's baseline: live bytes at its boundary, and its death counter then */
+	struct {
+		int64_t live_bytes;
+		uint64_t free_bytes;
+		bool set;
+	} cohort[LW_COHORTS];
 	uint64_t oldest_birth_ns;	/* boot ns of its oldest live allocation, 0 unknown */
 	uint64_t oldest_gen;		/* sweep that set oldest_birth_ns */
 	double last_change;		/* monotonic time allocs or frees last moved */

@@ -77,6 +77,7 @@ struct lw_site_snap {
 	enum lw_verdict verdict;
 	double confidence;		/* 0..1 */
 	double oldest_alloc_age_sec;	/* < 0 when unknown */
+	double retained_share;		/* growth still live past the age boundary; < 0 unknown */
 	bool exited;			/* the process has gone; kept for the record */
 };
 

@@ -534,6 +534,13 @@ int lw_tracer__sweep_stacks(struct lw_tracer *t, bool (*drop)(void *ctx, uint64_
 	return err;
 }
 
+void lw_tracer__set_cohort(struct lw_tracer *t, unsigned int i, uint64_t boot_ns)
+{
+	/* .bss is mapped into our memory: an aligned 8-byte store the programs see at once */
+	if (i < LW_COHORTS)
+		t->skel->bss->cohort_ns[i] = boot_ns;
+}
+
 int lw_tracer__proc_start(struct lw_tracer *t, uint32_t tgid, uint64_t ident, uint64_t *start_ns)
 {
 	struct lw_proc_val pv;

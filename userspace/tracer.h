@@ -69,6 +69,8 @@ int lw_tracer__sweep_allocs(struct lw_tracer *t,
 			    bool (*drop)(void *ctx, const struct lw_alloc_entry *e), void *ctx,
 			    size_t *nleft);
 /* The start time (boot ns) of process tgid if its current identity is ident; -ENOENT if not. */
+/* Move cohort boundary i (< LW_COHORTS) to boot-time ns; see struct lw_agg_val. */
+void lw_tracer__set_cohort(struct lw_tracer *t, unsigned int i, uint64_t boot_ns);
 int lw_tracer__proc_start(struct lw_tracer *t, uint32_t tgid, uint64_t ident, uint64_t *start_ns);
 
 void lw_tracer__counters(struct lw_tracer *t, uint64_t drops[LW_DROP_MAX],

@@ -43,6 +43,8 @@
 #define WARMUP_ALPHA	0.1   /* growing before warmup needs alpha/10 */
 #define STOP_ALPHA	0.001 /* "stopped" needs alpha/1000: windows overlap, chance stops recur */
 #define PLATEAU_KEEP	0.5   /* plateau: recent low keeps half the growth to the peak */
+#define RETAIN_ENTER	0.5   /* leak: at least half the growth before the age boundary lives */
+#define RETAIN_STAY	0.25  /* ... a quarter to stay a leak */
 
 struct lw_series {
 	unsigned int cap;
@@ -518,6 +520,34 @@ static double lookback_max(const struct lw_series *s, double before, double from
 	return hi;
 }
 
+/*
+ * Share of the growth up to the age boundary that is still live: (retained - floor) / (cohort -
+ * floor), floor the lowest live bytes of the window before the boundary. Churn that dies
+ * young never reaches the boundary's age; a leak keeps all of its growth. -1 when unknown.
+ */
+static double retained_share(const struct lw_series *s, const struct lw_trend_age *age,
+			     double window, double min_growth)
+{
+	double lo = INFINITY, grown;
+
+	if (!age || !age->valid || age->cohort_bytes <= 0)
+		return -1;
+	for (unsigned int i = s->len; i-- > 0;) {
+		const struct lw_sample *smp = series_slot(s, i);
+
+		if (smp->t < age->boundary_t - window)
+			break;
+		if (smp->t <= age->boundary_t)
+			lo = fmin(lo, (double)smp->live_bytes);
+	}
+	if (lo == INFINITY)
+		return -1;
+	grown = (double)age->cohort_bytes - lo;
+	if (grown < fmax(min_growth / 2, 1))
+		return -1;
+	return fmin(1, fmax(0, ((double)age->retained_bytes - lo) / grown));
+}
+
 static bool is_up(enum lw_verdict v)
 {
 	return v == LW_VERDICT_GROWING || v == LW_VERDICT_LEAK;
@@ -553,11 +583,12 @@ static void confirm(struct lw_trend_state *st, enum lw_verdict cand, double now,
 }
 
 void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
-		    struct lw_trend_state *st, struct lw_trend_result *out)
+		    const struct lw_trend_age *age, struct lw_trend_state *st,
+		    struct lw_trend_result *out)
 {
 	static const struct lw_trend_params defaults = LW_TREND_PARAMS_DEFAULT;
 	double window, alpha, min_growth, warmup, now, span, beta, growth, quiet_for, lookback;
-	double p_up = 1, f = 1;
+	double p_up = 1, f = 1, retained;
 	enum lw_trend_reason why;
 	enum lw_verdict cand;
 	unsigned int len, first, m;
@@ -570,6 +601,7 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	out->verdict = out->candidate = st->verdict;
 	out->reason = LW_TREND_FEW_SAMPLES;
 	out->p_value = 1;
+	out->retained_share = -1;
 	len = lw_series__len(s);
 	if (!len)
 		return;
@@ -601,6 +633,8 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	}
 	out->nsamples = n;
 	span = -w.t[0];
+	retained = retained_share(s, age, window, min_growth);
+	out->retained_share = retained;
 
 	new_sample = !st->evaluated || now > st->last_t;
 	if (!st->evaluated)
@@ -664,6 +698,10 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 		if (st->verdict == LW_VERDICT_LEAK) {
 			cand = LW_VERDICT_LEAK;
 			why = LW_TREND_CONTINUES;
+			if (age && retained >= 0 && retained < RETAIN_STAY) {
+				cand = LW_VERDICT_GROWING;
+				why = LW_TREND_TURNOVER;
+			}
 		} else if (!warm) {
 			cand = LW_VERDICT_GROWING;
 			why = LW_TREND_WARMUP;
@@ -671,6 +709,12 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 			   !kept_since(s, lookback)) {
 			cand = LW_VERDICT_GROWING;
 			why = LW_TREND_NOT_MONOTONE;
+		} else if (age && retained < 0) {
+			cand = LW_VERDICT_GROWING;
+			why = LW_TREND_AGE_PENDING;
+		} else if (age && retained < RETAIN_ENTER) {
+			cand = LW_VERDICT_GROWING;
+			why = LW_TREND_TURNOVER;
 		} else {
 			cand = LW_VERDICT_LEAK;
 			why = LW_TREND_MONOTONE;
@@ -704,6 +748,11 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 
 	switch (out->verdict) {
 	case LW_VERDICT_LEAK:
+		/* the trend test, discounted when the age evidence is only just enough */
+		out->confidence = 1 - p_up;
+		if (retained >= 0)
+			out->confidence *= fmin(1, 0.5 + retained);
+		break;
 	case LW_VERDICT_GROWING:
 		out->confidence = 1 - p_up;
 		break;
@@ -738,6 +787,8 @@ const char *lw_trend__explain(enum lw_trend_reason reason)
 		[LW_TREND_INCONCLUSIVE] = "still new highs, test not clear: verdict kept",
 		[LW_TREND_WARMUP] = "growing, watched for less than warmup",
 		[LW_TREND_NOT_MONOTONE] = "growing, not steadily enough for a leak",
+		[LW_TREND_AGE_PENDING] = "leak-shaped growth, allocation ages not known yet",
+		[LW_TREND_TURNOVER] = "growth made of blocks that are freed again later",
 		[LW_TREND_MONOTONE] = "steady, significant, material growth",
 		[LW_TREND_CONTINUES] = "leak still growing",
 		[LW_TREND_LEVELLED] = "grew, now level",

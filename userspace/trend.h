@@ -85,6 +85,19 @@ struct lw_trend_state {
 	double last_t;		    /* newest sample the last evaluation saw */
 };
 
+/*
+ * Allocation-age evidence for one site (struct lw_agg_val's cohorts): of the bytes it held live
+ * at a boundary some time ago, how many are still live. Leaked blocks never die, so a leak
+ * keeps what it grew before the boundary; a queue, a turning-over cache or short-lived churn
+ * that happens to rise does not.
+ */
+struct lw_trend_age {
+	bool valid;		/* a boundary old enough to have seen deaths */
+	double boundary_t;	/* when it was set, on the series' clock */
+	int64_t cohort_bytes;	/* live bytes at the boundary */
+	int64_t retained_bytes;	/* of those, still live now */
+};
+
 /* Why this evaluation's own verdict (the candidate) is what it is. */
 enum lw_trend_reason {
 	LW_TREND_FEW_SAMPLES = 0, /* too few samples to decide; verdict kept */
@@ -96,6 +109,8 @@ enum lw_trend_reason {
 	LW_TREND_INCONCLUSIVE,	  /* was growing, still new highs, test not clear: kept */
 	LW_TREND_WARMUP,	  /* growing, but seen for less than warmup_sec */
 	LW_TREND_NOT_MONOTONE,	  /* growing, but not steadily enough for a leak */
+	LW_TREND_AGE_PENDING,	  /* leak-shaped, but no age evidence yet */
+	LW_TREND_TURNOVER,	  /* leak-shaped, but the blocks behind the growth die */
 	LW_TREND_MONOTONE,	  /* steady, significant, material growth: leak */
 	LW_TREND_CONTINUES,	  /* a leak that keeps growing */
 	LW_TREND_LEVELLED,	  /* grew, now flat at a higher level: plateau */
@@ -115,16 +130,24 @@ struct lw_trend_result {
 	enum lw_verdict candidate;   /* this evaluation's verdict, before hysteresis */
 	enum lw_trend_reason reason; /* why the candidate */
 	double p_value;		     /* one-sided p of the increase test; 1 when untested */
+	/*
+	 * Share of the growth before the age boundary still live now, 0..1; < 0 when unknown
+	 * (no evidence given, no boundary yet, or no material growth before it).
+	 */
+	double retained_share;
 	unsigned int nsamples;	     /* samples the evaluation used */
 };
 
 /*
  * Evaluate the site after a push: updates st (call once per new sample; a call that sees no
  * new sample recomputes the result without counting towards a verdict change) and fills out.
- * p NULL means LW_TREND_PARAMS_DEFAULT. Uses about 80 KiB of stack.
+ * p NULL means LW_TREND_PARAMS_DEFAULT. age NULL judges on the series alone; otherwise a
+ * leak needs the age evidence too (valid, and most of the growth retained). Uses about 80 KiB
+ * of stack.
  */
 void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
-		    struct lw_trend_state *st, struct lw_trend_result *out);
+		    const struct lw_trend_age *age, struct lw_trend_state *st,
+		    struct lw_trend_result *out);
 
 /* One line for debug logs and tests: "steady, significant, material growth". */
 const char *lw_trend__explain(enum lw_trend_reason reason);

@@ -77,7 +77,7 @@ static void sim_step(struct sim *sim, double t, int64_t bytes)
 
 	sim->t = t;
 	lw_series__push(sim->s, t, bytes, bytes / 64);
-	lw_trend__eval(sim->s, &sim->p, &sim->st, &sim->r);
+	lw_trend__eval(sim->s, &sim->p, NULL, &sim->st, &sim->r);
 	if (sim->r.verdict != before)
 		sim->changes++;
 	if (getenv("TREND_TRACE"))
@@ -190,7 +190,7 @@ static bool test_few_samples(void)
 		struct lw_trend_result r;
 
 		CHECK(s);
-		lw_trend__eval(s, NULL, &st, &r);
+		lw_trend__eval(s, NULL, NULL, &st, &r);
 		CHECK(r.verdict == LW_VERDICT_STABLE && r.growth_bytes_per_sec == 0);
 		lw_series__free(s);
 	}
@@ -208,7 +208,7 @@ static bool test_idempotent_eval(void)
 		sim_step(&sim, t, 0);
 	sim_step(&sim, t, 10 * MIB); /* a jump: not yet anything */
 	for (int i = 0; i < 5; i++) {
-		lw_trend__eval(sim.s, &sim.p, &sim.st, &sim.r);
+		lw_trend__eval(sim.s, &sim.p, NULL, &sim.st, &sim.r);
 		CHECK(sim.st.pending_count <= 1);
 	}
 	sim_fini(&sim);
