@@ -144,6 +144,61 @@ fail:
 	return oom(err, errlen);
 }
 
+static json_t *proc_to_json(const struct lw_proc_snap *ps)
+{
+	const struct lw_procinfo *p = ps->proc;
+	json_t *o = json_object();
+	char comm[sizeof(p->comm) + 1];
+
+	if (!o)
+		return NULL;
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(p->comm), p->comm);
+	if (add(o, "pid", json_integer(p->pid)) &&
+	    add(o, "comm", lw_json_string(comm)) &&
+	    add(o, "exe", lw_json_string(p->exe)) &&
+	    add(o, "rss_bytes", ps->rss_bytes >= 0 ? json_integer(ps->rss_bytes) : json_null()) &&
+	    add(o, "anon_bytes", ps->anon_bytes >= 0 ? json_integer(ps->anon_bytes) : json_null()) &&
+	    add(o, "pss_bytes", ps->pss_bytes >= 0 ? json_integer(ps->pss_bytes) : json_null()) &&
+	    add(o, "live_bytes", json_integer(ps->live_bytes)) &&
+	    add(o, "live_allocs", json_integer(ps->live_allocs)) &&
+	    add(o, "rss_growth_bytes_per_sec", json_num(ps->rss_growth_bytes_per_sec)) &&
+	    add(o, "live_growth_bytes_per_sec", json_num(ps->live_growth_bytes_per_sec)) &&
+	    add(o, "held_bytes", json_integer(ps->held_bytes)) &&
+	    add(o, "verdict", json_string(lw_proc_verdict_name(ps->verdict))) &&
+	    add(o, "sites", json_integer(ps->nsites)) &&
+	    add(o, "leak_sites", json_integer(ps->nleaks)) &&
+	    add(o, "ident", json_u64(p->ident)))
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+/* Running processes in the snapshot's order (leaks, fragmentation, growing, stable). */
+static json_t *cmd_procs(const struct lw_request *req, const struct lw_snapshot *snap,
+			 const struct lw_peer *peer, char *err, size_t errlen)
+{
+	unsigned int n = req->n ? req->n : UINT_MAX, used = 0;
+	json_t *res = json_object(), *procs = json_array();
+
+	if (!res || !procs || json_object_set(res, "processes", procs))
+		goto fail;
+	for (size_t i = 0; i < snap->nprocs && used < n; i++) {
+		const struct lw_proc_snap *ps = &snap->procs[i];
+
+		if (!lw_peer__can_see(peer, ps->proc) || (req->pid && ps->proc->pid != req->pid))
+			continue;
+		if (json_array_append_new(procs, proc_to_json(ps)))
+			goto fail;
+		used++;
+	}
+	json_decref(procs);
+	return res;
+fail:
+	json_decref(procs);
+	json_decref(res);
+	return oom(err, errlen);
+}
+
 struct site_ref {
 	const struct lw_site_snap *site;
 	size_t rank;
@@ -324,6 +379,7 @@ static const struct lw_command commands[LW_CMD_MAX] = {
 	},
 	[LW_CMD_PROCS] = {
 		.name = "procs",
+		.handler = cmd_procs,
 		.help = "per process: RSS, live heap, their growth, and a process verdict",
 	},
 	[LW_CMD_STACKS] = {

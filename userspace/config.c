@@ -550,6 +550,9 @@ static const struct cfg_key keys[] = {
 	KEY("analysis", min_growth_bytes, t_bytes, "4096", 0, 1125899906842624.0, 0,
 	    "Least net growth of a site's live bytes over the window for it to count as growing; "
 	    "smaller growth is stable however steady it is."),
+	KEY("analysis", min_fragmentation_bytes, t_bytes, "8388608", 0, 1125899906842624.0, 0,
+	    "Least memory a process must hold back (freed by its heap, still resident) for its "
+	    "verdict to be fragmentation."),
 	KEY("analysis", window, t_seconds, "60", 1, 86400, 0,
 	    "Length of the sliding window the trend test looks at. It must hold at least 3 "
 	    "intervals."),

@@ -49,6 +49,7 @@ struct lw_config {
 	uint32_t history;			/* samples kept per site series */
 	uint32_t max_series;			/* site series kept in memory */
 	uint64_t min_growth_bytes;		/* least net growth over window to call growth */
+	uint64_t min_fragmentation_bytes;	/* least held-back memory to call fragmentation */
 	double window;				/* trend test window, seconds */
 	double significance;			/* trend test level, 0 < x < 0.5 */
 	double warmup;				/* seconds before a verdict */

@@ -50,6 +50,10 @@ struct lw_engine {
 	/* agg keys to delete from the kernel after this drain */
 	struct lw_agg_key *dead;
 	size_t ndead, dead_cap;
+	/* running processes with sites, this drain: the process-level view */
+	struct lw_proc **procv;
+	size_t nprocv, procv_cap;
+	bool swept;			/* this drain swept the tables */
 	/* stacks found unreferenced by the previous stack sweep */
 	uint64_t *orphans;
 	size_t norphans, orphans_cap;
@@ -159,6 +163,7 @@ void lw_engine__free(struct lw_engine *e)
 	free(e->dead);
 	free(e->pending);
 	free(e->orphans);
+	free(e->procv);
 	free(e);
 }
 
@@ -167,6 +172,7 @@ void lw_engine__reconfigure(struct lw_engine *e, const struct lw_config *cfg)
 	/* map sizes, stack depth and the pid filter are fixed at load: they need a restart */
 	e->cfg.window = cfg->window;
 	e->cfg.min_growth_bytes = cfg->min_growth_bytes;
+	e->cfg.min_fragmentation_bytes = cfg->min_fragmentation_bytes;
 	e->cfg.significance = cfg->significance;
 	e->cfg.warmup = cfg->warmup;
 	e->cfg.scan_interval = cfg->scan_interval;
@@ -372,6 +378,9 @@ static void update_site(struct lw_engine *e, const struct lw_agg_entry *a, doubl
 	}
 	if (s->val.allocs != a->val.allocs || s->val.frees != a->val.frees)
 		s->last_change = now;
+	s->freed_delta = is_new || a->val.free_bytes < s->val.free_bytes
+				 ? 0
+				 : a->val.free_bytes - s->val.free_bytes;
 	s->val = a->val;
 	s->gen = e->gen;
 	set_cohort_base(e, s, &a->val, is_new);
@@ -560,6 +569,68 @@ static void sweep(struct lw_engine *e, double now)
 	e->last_sweep = now;
 }
 
+/* Sum this drain's sites into their running processes, and list those processes. */
+static bool sum_site(void *ctx, struct lw_site *s)
+{
+	struct lw_engine *e = ctx;
+	struct lw_proc *p = s->proc;
+
+	if (p->exited || s->gen != e->gen)
+		return false;
+	if (p->mem_gen != e->gen) {
+		if (e->nprocv == e->procv_cap) {
+			size_t cap = e->procv_cap ? e->procv_cap * 2 : 64;
+			struct lw_proc **v = realloc(e->procv, cap * sizeof(*v));
+
+			if (!v)
+				return false;
+			e->procv = v;
+			e->procv_cap = cap;
+		}
+		e->procv[e->nprocv++] = p;
+		p->mem_gen = e->gen;
+		p->smp.live_bytes = 0;
+		p->smp.live_allocs = 0;
+		p->smp.nleaks = 0;
+	}
+	p->smp.live_bytes += s->val.live_bytes;
+	p->smp.live_allocs += s->val.live_allocs;
+	p->smp.freed_bytes += s->freed_delta;
+	if (s->res.verdict == LW_VERDICT_LEAK)
+		p->smp.nleaks++;
+	return false;
+}
+
+/*
+ * The process-level view: resident memory against live heap, per running process with sites.
+ * statm every drain (cheap); PSS, which walks page tables, only when the tables are swept.
+ */
+static void update_procs(struct lw_engine *e, double now)
+{
+	e->nprocv = 0;
+	lw_sitetab__for_each(e->sites, sum_site, e);
+	for (size_t i = 0; i < e->nprocv; i++) {
+		struct lw_proc *p = e->procv[i];
+		int64_t pss;
+
+		p->smp.t = now;
+		if (lw_proc__read_mem(p, &p->smp.rss_bytes, &p->smp.anon_bytes)) {
+			/* gone since the last scan: its exit event will say so */
+			p->smp.rss_bytes = p->smp.anon_bytes = -1;
+			continue;
+		}
+		if ((e->swept || p->pss_bytes < 0) && !lw_proc__read_pss(p, &pss))
+			p->pss_bytes = pss;
+		if (!p->mem) {
+			p->mem = lw_procmem__new(e->cfg.history);
+			if (!p->mem)
+				continue;
+		}
+		lw_procmem__update(p->mem, &e->trend, e->cfg.min_fragmentation_bytes, &p->smp,
+				   &p->memres);
+	}
+}
+
 int lw_engine__drain(struct lw_engine *e)
 {
 	double t0 = mono_now(), now;
@@ -595,11 +666,13 @@ int lw_engine__drain(struct lw_engine *e)
 		e->naggs -= e->ndead;
 	}
 
-	if (!e->last_sweep || now - e->last_sweep >= e->cfg.scan_interval)
+	e->swept = !e->last_sweep || now - e->last_sweep >= e->cfg.scan_interval;
+	if (e->swept)
 		sweep(e, now);
 	x.now = now;
 	lw_sitetab__for_each(e->sites, expire_site, &x);
 	lw_proctab__prune(e->procs, now, e->cfg.exited_retention);
+	update_procs(e, now);
 
 	e->drains++;
 	e->last_drain_dur = mono_now() - t0;
@@ -650,6 +723,36 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	return false;
 }
 
+static void snap_procs(struct lw_engine *e, struct lw_snapshot *snap)
+{
+	size_t n = 0;
+
+	if (lw_snapshot__alloc_procs(snap, e->nprocv))
+		return;
+	for (size_t i = 0; i < e->nprocv; i++) {
+		struct lw_proc *p = e->procv[i];
+		struct lw_proc_snap *o;
+
+		/* not measured this drain (gone, or no memory for its history) */
+		if (p->exited || !p->mem || p->smp.rss_bytes < 0)
+			continue;
+		o = &snap->procs[n++];
+		o->proc = lw_procinfo__get(p->info);
+		o->rss_bytes = p->smp.rss_bytes;
+		o->anon_bytes = p->smp.anon_bytes;
+		o->pss_bytes = p->pss_bytes;
+		o->live_bytes = p->smp.live_bytes;
+		o->live_allocs = p->smp.live_allocs;
+		o->rss_growth_bytes_per_sec = p->memres.rss_growth_bytes_per_sec;
+		o->live_growth_bytes_per_sec = p->memres.live_growth_bytes_per_sec;
+		o->held_bytes = p->memres.held_bytes;
+		o->verdict = p->memres.verdict;
+		o->nsites = p->nsites;
+		o->nleaks = p->smp.nleaks;
+	}
+	snap->nprocs = n;
+}
+
 static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 {
 	struct lw_snapshot *snap = lw_snapshot__new(lw_sitetab__count(e->sites));
@@ -663,6 +766,7 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 		return NULL;
 	lw_sitetab__for_each(e->sites, snap_site, &c);
 	snap->nsites = c.i;
+	snap_procs(e, snap);
 	lw_snapshot__rank(snap);
 	snap->taken_unix = wall_now();
 

@@ -30,6 +30,7 @@ struct lw_proctab *lw_proctab__new(void)
 
 static void proc_free(struct lw_proc *p)
 {
+	lw_procmem__free(p->mem);
 	lw_procinfo__put(p->info);
 	lw_maps__free(&p->maps);
 	free(p);
@@ -161,6 +162,7 @@ static struct lw_proc *proc_add(struct lw_proctab *pt, pid_t pid, uint64_t ident
 	p->pid = pid;
 	p->ident = ident;
 	p->start_ns = start_ns;
+	p->pss_bytes = -1;
 	p->info = read_info(pid, ident, alive);
 	if (!p->info) {
 		free(p);
@@ -261,4 +263,68 @@ uint64_t lw_proctab__check_alive(struct lw_proctab *pt, double now)
 uint64_t lw_proctab__nalive(const struct lw_proctab *pt)
 {
 	return pt->nalive;
+}
+
+int lw_parse_statm(const char *text, long page_size, int64_t *rss, int64_t *anon)
+{
+	unsigned long long size, resident, shared;
+
+	/* size resident shared ...: shared is file-backed plus shmem, so the rest is anonymous */
+	if (sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3 || shared > resident)
+		return -EINVAL;
+	*rss = (int64_t)(resident * page_size);
+	*anon = (int64_t)((resident - shared) * page_size);
+	return 0;
+}
+
+int lw_parse_rollup_pss(const char *text, int64_t *pss)
+{
+	const char *line = strstr(text, "\nPss:");
+	unsigned long long kb;
+
+	if (!line || sscanf(line + 5, " %llu kB", &kb) != 1)
+		return -EINVAL;
+	*pss = (int64_t)(kb * 1024);
+	return 0;
+}
+
+/* Read a small /proc file of p whole; the length or -errno. */
+static ssize_t read_proc_file(const struct lw_proc *p, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n = 0, len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)p->pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	if (n < 0)
+		len = -errno;
+	close(fd);
+	if (len >= 0)
+		buf[len] = 0;
+	return len;
+}
+
+int lw_proc__read_mem(const struct lw_proc *p, int64_t *rss, int64_t *anon)
+{
+	char buf[256];
+	ssize_t n = read_proc_file(p, "statm", buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	return lw_parse_statm(buf, sysconf(_SC_PAGESIZE), rss, anon);
+}
+
+int lw_proc__read_pss(const struct lw_proc *p, int64_t *pss)
+{
+	char buf[4096];
+	ssize_t n = read_proc_file(p, "smaps_rollup", buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	return lw_parse_rollup_pss(buf, pss);
 }

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "procmaps.h"
+#include "procmem.h"
 #include "snapshot.h"
 
 struct lw_proc {
@@ -25,6 +26,14 @@ struct lw_proc {
 	bool exited;
 	double exited_at;
 	unsigned int nsites;	/* sites referring to this process */
+
+	/* process-level view, kept by the engine for running processes with sites */
+	struct lw_procmem *mem;		/* NULL until first needed */
+	struct lw_procmem_sample smp;	/* this drain's sample (sums over its sites) */
+	struct lw_procmem_result memres;
+	unsigned int mem_gen;		/* drain that last summed smp */
+	int64_t pss_bytes;		/* -1 until measured */
+
 	struct lw_proc *next;	/* hash chain */
 };
 
@@ -51,6 +60,17 @@ struct lw_proc *lw_proctab__add_dead(struct lw_proctab *pt, pid_t pid, uint64_t 
 void lw_proctab__prune(struct lw_proctab *pt, double now, double retention);
 /* Live (not exited) entries. */
 uint64_t lw_proctab__nalive(const struct lw_proctab *pt);
+
+/*
+ * Resident and anonymous resident bytes from /proc/PID/statm (cheap: no page-table walk).
+ * 0 or -errno (-ENOENT: the process is gone).
+ */
+int lw_proc__read_mem(const struct lw_proc *p, int64_t *rss, int64_t *anon);
+/* Proportional set size from /proc/PID/smaps_rollup (walks the page tables). 0 or -errno. */
+int lw_proc__read_pss(const struct lw_proc *p, int64_t *pss);
+/* Pure helpers for the two: -EINVAL on text they cannot parse. */
+int lw_parse_statm(const char *text, long page_size, int64_t *rss, int64_t *anon);
+int lw_parse_rollup_pss(const char *text, int64_t *pss);
 
 /* Pure helper: /proc/PID/stat's start time (clock ticks since boot), field 22. -EINVAL if bad. */
 int lw_parse_stat_starttime(const char *stat, unsigned long long *ticks);

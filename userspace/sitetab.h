@@ -32,6 +32,7 @@ struct lw_site {
 	} cohort[LW_COHORTS];
 	uint64_t oldest_birth_ns;	/* boot ns of its oldest live allocation, 0 unknown */
 	uint64_t oldest_gen;		/* sweep that set oldest_birth_ns */
+	uint64_t freed_delta;		/* bytes freed at it since the previous drain */
 	double last_change;		/* monotonic time allocs or frees last moved */
 	int64_t last_bytes;		/* live bytes at the last drain */
 	double bytes_since;		/* since when live bytes have been last_bytes */

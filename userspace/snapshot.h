@@ -100,6 +100,7 @@ struct lw_proc_snap {
 	int64_t live_allocs;
 	double rss_growth_bytes_per_sec;
 	double live_growth_bytes_per_sec;
+	int64_t held_bytes;		/* freed by the heap but still resident, as measured */
 	enum lw_proc_verdict verdict;
 	unsigned int nsites;		/* sites tracked for it */
 	unsigned int nleaks;		/* of which with verdict leak */

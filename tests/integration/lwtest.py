@@ -147,6 +147,13 @@ class Daemon:
             f"top --pid {pid} returned other processes: {[g['pid'] for g in growers]}"
         return growers
 
+    def procs(self, pid=None):
+        args = ["procs"] + (["--pid", pid] if pid is not None else [])
+        procs = self.client(*args)["processes"]
+        assert all(pid is None or p["pid"] == pid for p in procs), \
+            f"procs --pid {pid} returned other processes: {[p['pid'] for p in procs]}"
+        return procs
+
     def stacks(self, pid):
         result = self.client("stacks", "--pid", pid)
         assert result.get("pid") == pid, f"stacks --pid {pid} answered for pid {result.get('pid')}"

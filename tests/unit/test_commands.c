@@ -394,14 +394,69 @@ static bool test_errors(void)
 
 	e = run_err(s, &root_peer, LW_CMD_STACKS, 0);
 	ok = e && !strcmp(e, "'stacks' needs 'pid'");
-	e = run_err(s, &root_peer, LW_CMD_PROCS, 0);
-	ok = ok && e && !strncmp(e, "unknown command 'procs'", 23);
+	ok = ok && !run_err(s, &root_peer, LW_CMD_PROCS, 0);
 	e = run_err(s, &root_peer, LW_CMD_PPROF, 100);
 	ok = ok && e && !strncmp(e, "unknown command 'pprof'", 23);
 	e = run_err(NULL, &root_peer, LW_CMD_STATUS, 0);
 	ok = ok && e && !strncmp(e, "no data yet", 11);
 	e = run_err(s, &root_peer, LW_CMD_MAX, 0);
 	ok = ok && e;
+	lw_snapshot__put(s);
+	CHECK(ok);
+	return true;
+}
+
+/* procs: every field of the contract, rates as numbers, unknowns null, filtered by peer. */
+static bool test_procs(void)
+{
+	struct lw_snapshot *s = fake_snapshot();
+	const struct lw_peer other = { .uid = 2000 };
+	json_t *res, *procs, *p;
+	bool ok = false;
+
+	if (lw_snapshot__alloc_procs(s, 2))
+		abort();
+	s->procs[0] = (struct lw_proc_snap){
+		.proc = lw_procinfo__get(s->sites[0].proc), .rss_bytes = 50 << 20,
+		.anon_bytes = 40 << 20, .pss_bytes = -1, .live_bytes = 1 << 20,
+		.live_allocs = 100, .rss_growth_bytes_per_sec = 4096,
+		.live_growth_bytes_per_sec = 4000, .verdict = LW_PROC_LEAK, .nsites = 3, .nleaks = 1,
+	};
+	s->procs[1] = (struct lw_proc_snap){
+		.proc = lw_procinfo__get(s->sites[1].proc), .rss_bytes = 60 << 20,
+		.anon_bytes = 55 << 20, .pss_bytes = 30 << 20, .live_bytes = 2048,
+		.rss_growth_bytes_per_sec = NAN, .held_bytes = 20 << 20,
+		.verdict = LW_PROC_FRAGMENTATION, .nsites = 2,
+	};
+	res = run(s, &root_peer, LW_CMD_PROCS, 0, 0);
+	procs = json_object_get(res, "processes");
+	if (!res || json_array_size(procs) != 2)
+		goto out;
+	p = json_array_get(procs, 0);
+	if (jint(p, "pid") != 100 || strcmp(jstr(p, "verdict"), "leak") ||
+	    jint(p, "rss_bytes") != 50 << 20 || jint(p, "live_bytes") != 1 << 20 ||
+	    !json_is_null(json_object_get(p, "pss_bytes")) ||
+	    json_real_value(json_object_get(p, "rss_growth_bytes_per_sec")) != 4096 ||
+	    json_real_value(json_object_get(p, "live_growth_bytes_per_sec")) != 4000 ||
+	    strcmp(jstr(p, "comm"), "svc") || strcmp(jstr(p, "exe"), "/usr/bin/svc"))
+		goto out;
+	p = json_array_get(procs, 1);
+	if (strcmp(jstr(p, "verdict"), "fragmentation") || jint(p, "held_bytes") != 20 << 20 ||
+	    !json_is_null(json_object_get(p, "rss_growth_bytes_per_sec")) ||
+	    !json_is_null(json_object_get(p, "exe")) || jint(p, "pss_bytes") != 30 << 20)
+		goto out;
+	json_decref(res);
+	/* uid 2000 sees only its own process; --pid narrows */
+	res = run(s, &other, LW_CMD_PROCS, 0, 0);
+	procs = json_object_get(res, "processes");
+	if (!res || json_array_size(procs) != 1 || jint(json_array_get(procs, 0), "pid") != 200)
+		goto out;
+	json_decref(res);
+	res = run(s, &root_peer, LW_CMD_PROCS, 0, 100);
+	procs = json_object_get(res, "processes");
+	ok = res && json_array_size(procs) == 1 && jint(json_array_get(procs, 0), "pid") == 100;
+out:
+	json_decref(res);
 	lw_snapshot__put(s);
 	CHECK(ok);
 	return true;
@@ -500,4 +555,4 @@ static bool test_bad_utf8(void)
 UNIT_MAIN(UNIT_TEST(test_top_shape), UNIT_TEST(test_top_nulls), UNIT_TEST(test_top_order_and_n),
 	  UNIT_TEST(test_top_default_n), UNIT_TEST(test_peer_filter), UNIT_TEST(test_stacks),
 	  UNIT_TEST(test_stacks_exited_only), UNIT_TEST(test_errors), UNIT_TEST(test_command_table),
-	  UNIT_TEST(test_status), UNIT_TEST(test_bad_utf8))
+	  UNIT_TEST(test_status), UNIT_TEST(test_bad_utf8), UNIT_TEST(test_procs))

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "procmem.h"
+
+/* Drains in a row a fragmentation call must hold (or fail) before it is published (cleared). */
+#define FRAG_CONFIRM 2
+/* Held back: at least half of what the live heap dropped is still resident. */
+#define HELD_SHARE 0.5
+/* Anonymous growth with a heap that grows by less than this share of it is not heap growth. */
+#define HEAP_SHARE 0.25
+
+struct lw_procmem {
+	struct lw_series *rss;	/* (t, rss, -) */
+	struct lw_series *anon;	/* (t, anon, freed bytes so far) */
+	struct lw_series *live;	/* (t, live heap, live allocations) */
+	struct lw_trend_state rss_st, anon_st, live_st;
+	/* the highest live heap seen, and the anonymous memory then */
+	int64_t peak_live, peak_anon;
+	double peak_t;
+	bool have_peak;
+	bool frag;		/* published fragmentation */
+	unsigned int frag_count;	/* drains in a row disagreeing with it */
+};
+
+struct lw_procmem *lw_procmem__new(unsigned int history)
+{
+	struct lw_procmem *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->rss = lw_series__new(history);
+	m->anon = lw_series__new(history);
+	m->live = lw_series__new(history);
+	if (!m->rss || !m->anon || !m->live) {
+		lw_procmem__free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
+}
+
+void lw_procmem__free(struct lw_procmem *m)
+{
+	if (!m)
+		return;
+	lw_series__free(m->rss);
+	lw_series__free(m->anon);
+	lw_series__free(m->live);
+	free(m);
+}
+
+static bool is_up(enum lw_verdict v)
+{
+	return v == LW_VERDICT_GROWING || v == LW_VERDICT_LEAK;
+}
+
+/* The oldest sample of the series at or after time from; NULL when none. */
+static const struct lw_sample *first_since(const struct lw_series *s, double from)
+{
+	unsigned int n = lw_series__len(s), i = n;
+
+	while (i > 0 && lw_series__at(s, i - 1)->t >= from)
+		i--;
+	return i < n ? lw_series__at(s, i) : NULL;
+}
+
+/*
+ * Fell and stayed down: the live heap over the recent stretch never came back near its peak,
+ * and the anonymous memory over that stretch never gave back what it dropped. Returns the bytes
+ * held back, 0 when the pattern is not there.
+ */
+static int64_t held_after_fall(const struct lw_procmem *m, double now, double recent)
+{
+	int64_t live_hi = INT64_MIN, anon_lo = INT64_MAX, dropped, returned, held;
+	unsigned int n = lw_series__len(m->live);
+
+	if (!m->have_peak || m->peak_t >= now - recent)
+		return 0;
+	for (unsigned int i = n; i-- > 0;) {
+		const struct lw_sample *l = lw_series__at(m->live, i);
+		const struct lw_sample *a = lw_series__at(m->anon, i);
+
+		if (l->t < now - recent)
+			break;
+		if (l->live_bytes > live_hi)
+			live_hi = l->live_bytes;
+		if (a->live_bytes >= 0 && a->live_bytes < anon_lo)
+			anon_lo = a->live_bytes;
+	}
+	if (live_hi == INT64_MIN || anon_lo == INT64_MAX)
+		return 0;
+	dropped = m->peak_live - live_hi;
+	returned = m->peak_anon - anon_lo;
+	held = dropped - (returned > 0 ? returned : 0);
+	if (dropped <= 0 || held < HELD_SHARE * (double)dropped)
+		return 0;
+	return held;
+}
+
+/*
+ * Grew outside the heap: anonymous memory rose significantly over the window while the live
+ * heap did not, and the process freed at least as much meanwhile (memory it could have reused).
+ * Returns the growth, 0 when the pattern is not there.
+ */
+static int64_t held_while_freeing(const struct lw_procmem *m, const struct lw_trend_result *anon,
+				  const struct lw_trend_result *live, double alpha, double now,
+				  double window)
+{
+	const struct lw_sample *a0 = first_since(m->anon, now - window);
+	const struct lw_sample *a1 = lw_series__last(m->anon);
+	const struct lw_sample *l0 = first_since(m->live, now - window);
+	const struct lw_sample *l1 = lw_series__last(m->live);
+	double span, grown, heap_grown, freed;
+
+	if (!a0 || !a1 || !l0 || !l1 || a1->t <= a0->t || anon->p_value >= alpha)
+		return 0;
+	span = a1->t - a0->t;
+	grown = anon->growth_bytes_per_sec * span;
+	heap_grown = fmax(0, live->growth_bytes_per_sec * span);
+	freed = (double)(a1->live_allocs - a0->live_allocs);
+	if (grown <= 0 || is_up(live->verdict) || heap_grown > HEAP_SHARE * grown ||
+	    freed < grown)
+		return 0;
+	return (int64_t)grown;
+}
+
+void lw_procmem__update(struct lw_procmem *m, const struct lw_trend_params *p,
+			uint64_t frag_min_bytes, const struct lw_procmem_sample *smp,
+			struct lw_procmem_result *out)
+{
+	static const struct lw_trend_params defaults = LW_TREND_PARAMS_DEFAULT;
+	struct lw_trend_params pp;
+	struct lw_trend_result rss, anon, live;
+	int64_t held, held_fall, held_grow;
+	double window;
+	bool frag_now;
+
+	/* resident memory moves by pages and arenas: growth that matters is counted in MiB */
+	pp = p ? *p : defaults;
+	if (pp.min_growth_bytes < frag_min_bytes / 8)
+		pp.min_growth_bytes = frag_min_bytes / 8;
+	p = &pp;
+	window = p->window_sec > 0 ? p->window_sec : defaults.window_sec;
+	lw_series__push(m->rss, smp->t, smp->rss_bytes, 0);
+	lw_series__push(m->anon, smp->t, smp->anon_bytes, (int64_t)smp->freed_bytes);
+	lw_series__push(m->live, smp->t, smp->live_bytes, smp->live_allocs);
+	lw_trend__eval(m->rss, p, NULL, &m->rss_st, &rss);
+	lw_trend__eval(m->anon, p, NULL, &m->anon_st, &anon);
+	lw_trend__eval(m->live, p, NULL, &m->live_st, &live);
+
+	if (smp->anon_bytes >= 0 && (!m->have_peak || smp->live_bytes >= m->peak_live)) {
+		m->peak_live = smp->live_bytes;
+		m->peak_anon = smp->anon_bytes;
+		m->peak_t = smp->t;
+		m->have_peak = true;
+	}
+	held_fall = held_after_fall(m, smp->t, window / 4);
+	held_grow = held_while_freeing(m, &anon, &live, p->significance, smp->t, window);
+	held = held_fall > held_grow ? held_fall : held_grow;
+	frag_now = !smp->nleaks && !is_up(live.verdict) && held >= (int64_t)frag_min_bytes;
+	/* once published, it holds until half the threshold */
+	if (m->frag && !smp->nleaks && !is_up(live.verdict) &&
+	    held >= (int64_t)frag_min_bytes / 2)
+		frag_now = true;
+	if (frag_now != m->frag) {
+		if (++m->frag_count >= FRAG_CONFIRM || smp->nleaks) {
+			m->frag = frag_now;
+			m->frag_count = 0;
+		}
+	} else {
+		m->frag_count = 0;
+	}
+
+	out->held_bytes = held;
+	out->rss_growth_bytes_per_sec = rss.growth_bytes_per_sec;
+	out->live_growth_bytes_per_sec = live.growth_bytes_per_sec;
+	if (smp->nleaks)
+		out->verdict = LW_PROC_LEAK;
+	else if (m->frag)
+		out->verdict = LW_PROC_FRAGMENTATION;
+	else if (is_up(rss.verdict) || is_up(live.verdict))
+		out->verdict = LW_PROC_GROWING;
+	else
+		out->verdict = LW_PROC_STABLE;
+}
