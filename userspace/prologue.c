@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdbool.h>
 #include <string.h>
 
 #include "prologue.h"
@@ -30,4 +31,191 @@ size_t lw_prologue_skip_null_check(const uint8_t *code, size_t len)
 	else
 		return 0;
 	return is_push(code + off, len - off) ? off : 0;
+}
+
+/* What one decoded instruction does, as far as choosing a probe point needs to know. */
+struct insn {
+	size_t len;
+	bool emulated;		/* the kernel emulates it: a cheap place for a probe */
+	int dest;		/* register it writes, -1 none */
+	bool writes_stack;	/* writes memory through rsp or rbp, or moves rsp */
+};
+
+/* Length of a ModRM operand (ModRM byte, SIB, displacement) at p; 0 if it runs past end. */
+static size_t modrm_len(const uint8_t *p, size_t left, int rex, int *rm_reg, bool *rm_mem,
+			int *base)
+{
+	size_t n = 1;
+	unsigned int mod, rm;
+
+	if (left < 1)
+		return 0;
+	mod = p[0] >> 6;
+	rm = p[0] & 7;
+	*rm_reg = (int)(rm | (rex & 1) << 3);
+	*rm_mem = mod != 3;
+	*base = *rm_reg;
+	if (mod == 3)
+		return 1;
+	if (rm == 4) {		/* SIB */
+		if (left < 2)
+			return 0;
+		*base = (int)((p[1] & 7) | (rex & 1) << 3);
+		n++;
+		if (mod == 0 && (p[1] & 7) == 5)
+			n += 4;	/* no base, disp32 */
+	} else if (mod == 0 && rm == 5) {
+		*base = -1;	/* RIP-relative */
+		n += 4;
+	}
+	if (mod == 1)
+		n += 1;
+	else if (mod == 2)
+		n += 4;
+	return n <= left ? n : 0;
+}
+
+/*
+ * Decode the instruction at p, for the forms compilers put in front of a function's first push:
+ * moves, loads, lea, ALU operations and tests between registers, immediates, shifts. false for
+ * anything else.
+ */
+static bool decode(const uint8_t *p, size_t left, struct insn *in)
+{
+	size_t i = 0, m;
+	int rex = 0, rm_reg, base, reg;
+	bool rm_mem, opsize16 = false, rm_dest = false, reg_dest = false;
+	size_t imm = 0;
+	uint8_t op;
+
+	memset(in, 0, sizeof(*in));
+	in->dest = -1;
+	if (left >= 4 && p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) {
+		in->len = 4;	/* endbr64 */
+		return true;
+	}
+	if (i < left && p[i] == 0x66) {
+		opsize16 = true;
+		i++;
+	}
+	if (i < left && (p[i] & 0xf0) == 0x40)
+		rex = p[i++];
+	if (i >= left)
+		return false;
+	op = p[i++];
+	if ((op >= 0x50 && op <= 0x57) || (op >= 0x70 && op <= 0x7f) || op == 0xe8 || op == 0xe9 ||
+	    op == 0xeb) {
+		in->emulated = true;	/* push, jcc rel8, call, jmp */
+		in->len = i;
+		return true;
+	}
+	if (op == 0x90) {
+		in->len = i;
+		return true;
+	}
+	/* ALU operations on rax with an immediate: add, or, and, sub, xor, then cmp, test */
+	if (op < 0x40 && ((op & 7) == 4 || (op & 7) == 5) && op != 0x14 && op != 0x15 &&
+	    op != 0x1c && op != 0x1d) {
+		in->dest = (op & 0xf8) == 0x38 ? -1 : LW_RAX;
+		in->len = i + ((op & 1) ? (opsize16 ? 2 : 4) : 1);
+		return in->len <= left;
+	}
+	if (op == 0xa8 || op == 0xa9) {
+		in->len = i + (op == 0xa8 ? 1 : opsize16 ? 2 : 4);
+		return in->len <= left;
+	}
+	if (op >= 0xb8 && op <= 0xbf) {	/* mov $imm, reg */
+		in->dest = (op & 7) | (rex & 1) << 3;
+		in->len = i + ((rex & 8) ? 8 : opsize16 ? 2 : 4);
+		return in->len <= left;
+	}
+	if (op == 0x0f) {
+		if (i >= left)
+			return false;
+		op = p[i++];
+		if (op >= 0x80 && op <= 0x8f) {	/* jcc rel32 */
+			in->emulated = true;
+			in->len = i;
+			return true;
+		}
+		/* multi-byte nop; imul, movzx, movsx to a register */
+		if (op != 0x1f && op != 0xaf && op != 0xb6 && op != 0xb7 && op != 0xbe && op != 0xbf)
+			return false;
+		reg_dest = op != 0x1f;
+	} else {
+		switch (op) {
+		case 0x01: case 0x09: case 0x21: case 0x29: case 0x31: case 0x89:
+			rm_dest = true;		/* add, or, and, sub, xor, mov to r/m */
+			break;
+		case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33: case 0x8b: case 0x8d:
+		case 0x63:
+			reg_dest = true;	/* the same to a register; lea; movsxd */
+			break;
+		case 0x84: case 0x85: case 0x38: case 0x39: case 0x3a: case 0x3b:
+			break;			/* test, cmp */
+		case 0x83: case 0xc1:
+			imm = 1;
+			break;
+		case 0x81: case 0xc7:
+			imm = opsize16 ? 2 : 4;
+			break;
+		case 0xd1:
+			break;
+		case 0xf7:
+			imm = opsize16 ? 2 : 4;	/* test $imm only, checked below */
+			break;
+		default:
+			return false;
+		}
+	}
+	m = modrm_len(p + i, left - i, rex, &rm_reg, &rm_mem, &base);
+	if (!m)
+		return false;
+	reg = (p[i] >> 3 & 7) | (rex & 4) << 1;
+	switch (op) {
+	case 0x83: case 0x81:
+		rm_dest = (p[i] >> 3 & 7) != 7;	/* /7 is cmp */
+		break;
+	case 0xc1: case 0xd1:
+		rm_dest = true;			/* shifts and rotates */
+		break;
+	case 0xc7:
+		if (p[i] >> 3 & 7)
+			return false;
+		rm_dest = true;
+		break;
+	case 0xf7:
+		if (p[i] >> 3 & 7)
+			return false;		/* mul, div and co. write rdx:rax */
+		break;
+	}
+	in->len = i + m + imm;
+	if (in->len > left)
+		return false;
+	if (reg_dest)
+		in->dest = reg;
+	if (rm_dest) {
+		if (rm_mem)
+			in->writes_stack = base == LW_RSP || base == LW_RBP;
+		else
+			in->dest = rm_reg;
+	}
+	if (in->dest == LW_RSP)
+		in->writes_stack = true;
+	return true;
+}
+
+size_t lw_prologue_first_emulated(const uint8_t *code, size_t len, unsigned int keep)
+{
+	size_t off = 0;
+	struct insn in;
+
+	while (off < len && decode(code + off, len - off, &in)) {
+		if (in.emulated)
+			return off;
+		if (in.writes_stack || (in.dest >= 0 && (keep & 1u << in.dest)))
+			return 0;
+		off += in.len;
+	}
+	return 0;
 }

@@ -17,4 +17,19 @@
  */
 size_t lw_prologue_skip_null_check(const uint8_t *code, size_t len);
 
+/* x86-64 register numbers as instructions encode them, for lw_prologue_first_emulated(). */
+enum lw_x86_reg {
+	LW_RAX = 0, LW_RCX, LW_RDX, LW_RBX, LW_RSP, LW_RBP, LW_RSI, LW_RDI,
+	LW_R8, LW_R9, LW_R10, LW_R11, LW_R12, LW_R13, LW_R14, LW_R15,
+};
+
+/*
+ * The offset of the first instruction of a function at which the kernel emulates a uprobe hit
+ * (push, jmp, call, jcc), if every call reaches it through straight-line code that leaves the
+ * stack pointer, the stack and the registers in keep (a mask of 1 << enum lw_x86_reg) as they
+ * were at entry: a probe there sees the arguments and the return address as at the entry. 0 when
+ * the code does not decode that way within len bytes (then probe the entry).
+ */
+size_t lw_prologue_first_emulated(const uint8_t *code, size_t len, unsigned int keep);
+
 #endif /* LW_PROLOGUE_H */
