@@ -5,7 +5,8 @@
  * Hooks: uprobes at the entry of every libc allocator function (malloc, calloc, realloc,
  * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc; free just after its
  * NULL check, where the stack and arguments are still as at entry) and uretprobes on those that
- * return memory; BTF tracepoints on exec, exit and fork.
+ * return memory; the same for CPython's allocator or its object entry points (see the end of
+ * this file and python.bpf.h); BTF tracepoints on exec, exit and fork.
  *
  * Keeps: one record per live allocation keyed by (tgid, address); per (process, stack)
  * aggregates of live bytes and counts; the stacks themselves in a hash keyed by a 64-bit hash of
@@ -96,6 +97,16 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+static __always_inline void bump(void *map, __u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c)
+		*c += 1;	/* per-CPU slot: no atomics needed */
+}
+
+#include "python.bpf.h"
+
 /*
  * Per-thread state. The stack scratch buffer lives here rather than in a per-CPU array because
  * a uprobe program may be preempted on some attach paths (uprobe_multi runs with only migration
@@ -113,6 +124,7 @@ struct thread_state {
 	__u64 old_addr;
 	struct lw_alloc_val old;
 	bool have_old;
+	struct py_thread py;
 	struct lw_stack_val scratch;
 };
 
@@ -122,14 +134,6 @@ struct {
 	__type(key, int);
 	__type(value, struct thread_state);
 } tstate SEC(".maps");
-
-static __always_inline void bump(void *map, __u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(map, &idx);
-
-	if (c)
-		*c += 1;	/* per-CPU slot: no atomics needed */
-}
 
 static __always_inline bool traced(__u32 tgid)
 {
@@ -205,7 +209,8 @@ static __always_inline __u64 hash_frames(struct lw_stack_val *st, __u32 nr)
  * uses rbp as an ordinary register, and a walk that trusted it would invent a new stack for
  * every value it happens to hold — one kernel site per call instead of one per call path.
  */
-static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_state *ts)
+static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_state *ts,
+					   __u32 tgid, enum lw_alloc_kind kind)
 {
 	struct lw_stack_val *st = &ts->scratch;
 	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx);
@@ -231,7 +236,19 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_st
 	}
 	/* the verifier wants i visibly bounded before it becomes nr */
 	st->nr = i & (LW_MAX_STACK_DEPTH * 2 - 1);
-	id = hash_frames(st, st->nr);
+	/* a CPython probe has just noted its process; a libc probe asks whether it is one */
+	st->kind = kind;
+	if (kind == LW_ALLOC_LIBC)
+		py_lookup(&ts->py, tgid, proc_ident(tgid, ts));
+	py_walk(&ts->py, st);
+	/*
+	 * With Python frames, the native frames past the allocator's caller are the interpreter's
+	 * own (or, without frame pointers, whatever rbp held): they would split one Python site
+	 * into many and tell nothing the Python frames do not.
+	 */
+	if (st->py_nr)
+		st->nr = 1;
+	id = py_hash(st, hash_frames(st, st->nr)) | 1;
 	if (!bpf_map_lookup_elem(&stacks, &id) &&
 	    bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST) == -E2BIG)
 		bump(&drops, LW_DROP_STACK_MAP_FULL);
@@ -394,8 +411,8 @@ static __always_inline struct thread_state *enter(struct pt_regs *ctx, __u32 tgi
 }
 
 /* Returns the thread's state when this is the outermost allocator call, else NULL. */
-static __always_inline struct thread_state *alloc_enter(struct pt_regs *ctx, enum lw_func fn,
-							 __u64 size)
+static __always_inline struct thread_state *alloc_enter_kind(struct pt_regs *ctx, enum lw_func fn,
+							      __u64 size, enum lw_alloc_kind kind)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct thread_state *ts;
@@ -407,8 +424,23 @@ static __always_inline struct thread_state *alloc_enter(struct pt_regs *ctx, enu
 		return NULL;
 	ts->func = fn;
 	ts->size = size;
-	ts->stack_id = capture_stack(ctx, ts);
+	ts->stack_id = capture_stack(ctx, ts, tgid, kind);
 	return ts;
+}
+
+static __always_inline struct thread_state *alloc_enter(struct pt_regs *ctx, enum lw_func fn,
+							 __u64 size)
+{
+	return alloc_enter_kind(ctx, fn, size, LW_ALLOC_LIBC);
+}
+
+/* Is the call in flight on this thread, which a call at sp is nested in, a realloc? */
+static __always_inline bool in_realloc(const struct thread_state *ts, __u64 sp)
+{
+	if (!ts->depth || sp >= ts->entry_sp)
+		return false;
+	return ts->func == LW_FN_REALLOC || ts->func == LW_FN_REALLOCARRAY ||
+	       ts->func == LW_FN_PY_REALLOC || ts->func == LW_FN_PY_GC_RESIZE;
 }
 
 static __always_inline int realloc_enter(struct pt_regs *ctx, enum lw_func fn, __u64 old,
@@ -457,6 +489,8 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
 		break;
 	case LW_FN_REALLOC:
 	case LW_FN_REALLOCARRAY:
+	case LW_FN_PY_REALLOC:
+	case LW_FN_PY_GC_RESIZE:
 		if (!ret && ts->size && ts->have_old) {
 			/* failed: the old block is untouched and still live */
 			record_alloc(tgid, ts->old.ident, ts->old_addr, ts->old.size,
@@ -567,11 +601,22 @@ int BPF_KPROBE(lw_free, __u64 addr)
 	if (!ts)
 		return 0;
 	/* a free made by realloc itself is accounted when realloc returns */
-	if (ts->depth && PT_REGS_SP(ctx) < ts->entry_sp) {
+	if (in_realloc(ts, PT_REGS_SP(ctx))) {
 		bump(&counts, LW_CNT_NESTED);
 		return 0;
 	}
-	ts->depth = 0;
+	/* CPython's free of a large block ends here: the block was recorded by CPython's probes */
+	if (addr == ts->py.freed) {
+		ts->py.freed = 0;
+		return 0;
+	}
+	/*
+	 * Any other call in flight is a CPython object allocation, inside which the collector may
+	 * run and free what it likes: those frees are real. With none in flight, an allocator
+	 * call whose return we never saw is over.
+	 */
+	if (!ts->depth || PT_REGS_SP(ctx) >= ts->entry_sp)
+		ts->depth = 0;
 	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL, true);
 	return 0;
 }
@@ -607,10 +652,13 @@ int BPF_PROG(lw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	nv.start_ns = pv->start_ns;
 	emit(LW_EV_EXEC, tgid, pv->ident, nv.ident);
 	bpf_map_update_elem(&procs, &tgid, &nv, BPF_ANY);
+	bpf_map_delete_elem(&pyprocs, &tgid);
 	ts = thread_state(false);
 	if (ts) {
 		ts->ident = nv.ident;
 		ts->depth = 0;
+		ts->py.runtime = 0;
+		ts->py.ident = 0;
 	}
 	return 0;
 }
@@ -629,6 +677,7 @@ int BPF_PROG(lw_exit, struct task_struct *p)
 		return 0;
 	emit(LW_EV_EXIT, tgid, pv->ident, 0);
 	bpf_map_delete_elem(&procs, &tgid);
+	bpf_map_delete_elem(&pyprocs, &tgid);
 	if (filter_pids)
 		bpf_map_delete_elem(&targets, &tgid);
 	return 0;
@@ -645,4 +694,143 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
 	return 0;
+}
+
+/*
+ * CPython. Two ways in, chosen per interpreter binary by user space (userspace/pyinterp.h):
+ * - its allocator, where calls to it are real calls (builds without LTO): the functions behind
+ *   PyObject_Malloc and PyMem_Malloc, which every pymalloc allocation goes through;
+ * - where LTO has inlined the allocator into its callers (distribution builds), the object entry
+ *   points that are called through type slots or from many places and so stay functions
+ *   (_PyObject_GC_New, _PyObject_GC_NewVar, PyType_GenericAlloc, _PyObject_GC_Resize,
+ *   PyObject_GC_Del), besides whatever calls still reach the exported allocator.
+ * Each probe's cookie locates _PyRuntime (see struct lw_py_proc); blocks are "pymalloc" sites.
+ */
+static __always_inline __u64 py_arg(struct pt_regs *ctx, __u64 cookie, unsigned int n)
+{
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+
+	/* loads first: clang would otherwise pick the register by a variable ctx offset */
+	asm volatile("" : "+r"(a0), "+r"(a1), "+r"(a2));
+	if (cookie & LW_PYC_ARG2)
+		n++;
+	if (n == 0)
+		return a0;
+	if (n == 1)
+		return a1;
+	return a2;
+}
+
+static __always_inline __u32 py_interp_of(__u64 cookie)
+{
+	return (cookie >> LW_PYC_INTERP_SHIFT) & 0xff;
+}
+
+static __always_inline struct thread_state *py_enter(struct pt_regs *ctx, __u64 cookie,
+						      enum lw_func fn, __u64 size)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	/* sign-extend the 48-bit distance from this probe to _PyRuntime */
+	__s64 delta = (__s64)(cookie << (64 - LW_PYC_DELTA_BITS)) >> (64 - LW_PYC_DELTA_BITS);
+	struct thread_state *ts;
+
+	if (!traced(tgid))
+		return NULL;
+	ts = thread_state(true);
+	if (!ts)
+		return NULL;
+	py_note(&ts->py, tgid, proc_ident(tgid, ts), PT_REGS_IP(ctx) + delta,
+		py_interp_of(cookie));
+	return alloc_enter_kind(ctx, fn, size, LW_ALLOC_PYMALLOC);
+}
+
+static __always_inline __u64 py_type_size(__u64 cookie, __u64 tp, __u64 nitems)
+{
+	__u32 idx = py_interp_of(cookie);
+
+	return py_object_size(tp, nitems, bpf_map_lookup_elem(&pyinterps, &idx));
+}
+
+/* A CPython free: PyObject_Free, PyMem_Free, PyObject_GC_Del, or the allocator's own. */
+static __always_inline int py_free(struct pt_regs *ctx, __u64 addr)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *ts;
+
+	if (!addr || !traced(tgid))
+		return 0;
+	ts = thread_state(true);
+	if (!ts)
+		return 0;
+	if (in_realloc(ts, PT_REGS_SP(ctx))) {
+		bump(&counts, LW_CNT_NESTED);
+		return 0;
+	}
+	/* the depth is left alone: a free inside an object allocation is the collector's */
+	ts->py.freed = addr;
+	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL, true);
+	return 0;
+}
+
+/*
+ * Every entry point of every interpreter binary, attached as one uprobe_multi link per binary:
+ * the cookie says which function this is (detaching a link waits for RCU grace periods, so the
+ * fewer links the quicker the daemon stops).
+ */
+SEC("uprobe")
+int lw_py_entry(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = (cookie >> LW_PYC_FN_SHIFT) & 31;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 a0 = py_arg(ctx, cookie, 0), a1 = py_arg(ctx, cookie, 1), size, old = 0, tp = 0;
+	struct thread_state *ts;
+
+	switch (fn) {
+	case LW_FN_PY_MALLOC:
+		size = a0;
+		break;
+	case LW_FN_PY_CALLOC:
+		size = a0 * a1;
+		break;
+	case LW_FN_PY_REALLOC:
+		old = a0;
+		size = a1;
+		break;
+	case LW_FN_PY_FREE:
+		return py_free(ctx, a0);
+	case LW_FN_PY_GC_NEW:
+		size = py_type_size(cookie, a0, 0);
+		break;
+	case LW_FN_PY_GC_NEWVAR:
+		size = py_type_size(cookie, a0, a1);
+		break;
+	case LW_FN_PY_GENERIC_ALLOC:
+		/* PyType_GenericAlloc keeps room for one more item than asked (a sentinel) */
+		size = py_type_size(cookie, a0, a1 + 1);
+		break;
+	case LW_FN_PY_GC_RESIZE:
+		/* a realloc of the object; its type is its ob_type, 8 bytes in */
+		old = a0;
+		if (a0)
+			bpf_probe_read_user(&tp, sizeof(tp), (void *)(a0 + 8));
+		size = tp ? py_type_size(cookie, tp, a1) : 0;
+		break;
+	default:
+		return 0;
+	}
+	ts = py_enter(ctx, cookie, fn, size);
+	/* as for libc's realloc: retire the old block before another thread can be handed it */
+	if (ts && old) {
+		ts->old_addr = old;
+		ts->have_old = forget_alloc(tgid, proc_ident(tgid, ts), old, &ts->old, false);
+	}
+	return 0;
+}
+
+/* The return of every entry point that hands out memory: as for libc. */
+SEC("uprobe")
+int lw_py_ret(struct pt_regs *ctx)
+{
+	return alloc_exit(ctx, PT_REGS_RC(ctx));
 }

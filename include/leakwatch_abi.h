@@ -16,6 +16,10 @@
 
 /* Deepest user stack kept per allocation site; the innermost frame is the allocator's caller. */
 #define LW_MAX_STACK_DEPTH 32
+/* Innermost Python frames kept per allocation site (a power of two: the BPF side masks). */
+#define LW_MAX_PY_DEPTH 16
+/* CPython interpreter binaries the daemon can describe to the BPF side at once. */
+#define LW_MAX_INTERPS 64
 
 /* Which allocator entry point a probe program serves (indexes per-function counters). */
 enum lw_func {
@@ -29,7 +33,22 @@ enum lw_func {
 	LW_FN_VALLOC,
 	LW_FN_PVALLOC,
 	LW_FN_FREE,
+	/* CPython's allocator (PyObject_Malloc family) and its object entry points */
+	LW_FN_PY_MALLOC,
+	LW_FN_PY_CALLOC,
+	LW_FN_PY_REALLOC,
+	LW_FN_PY_FREE,
+	LW_FN_PY_GC_NEW,	/* _PyObject_GC_New(type) */
+	LW_FN_PY_GC_NEWVAR,	/* _PyObject_GC_NewVar(type, n) */
+	LW_FN_PY_GENERIC_ALLOC,	/* PyType_GenericAlloc(type, n): n + 1 items */
+	LW_FN_PY_GC_RESIZE,	/* _PyObject_GC_Resize(op, n): a realloc */
 	LW_FN_MAX,
+};
+
+/* Which allocator an allocation site's blocks came from (struct lw_stack_val.kind). */
+enum lw_alloc_kind {
+	LW_ALLOC_LIBC = 0,
+	LW_ALLOC_PYMALLOC,
 };
 
 /*
@@ -45,6 +64,7 @@ enum lw_drop {
 	LW_DROP_NO_TASK_STORAGE,	/* per-thread state unavailable (recursion or no memory) */
 	LW_DROP_PROC_MAP_FULL,		/* process identity map had no room */
 	LW_DROP_EVENT_LOST,		/* exit/exec event ring full: user space sweeps later */
+	LW_DROP_PY_STATE,		/* Python process: its thread or frame state was unreadable */
 	LW_DROP_MAX,
 };
 
@@ -54,6 +74,8 @@ enum lw_count {
 	LW_CNT_FREES,			/* frees matched to a recorded allocation */
 	LW_CNT_FAILED_ALLOCS,		/* allocator returned NULL / error */
 	LW_CNT_NESTED,			/* allocator calls made inside another allocator call */
+	LW_CNT_PY_STACKS,		/* allocations recorded with Python frames */
+	LW_CNT_PY_FRAMES_CUT,		/* ... whose Python stack was deeper than LW_MAX_PY_DEPTH */
 	LW_CNT_MAX,
 };
 
@@ -109,11 +131,70 @@ struct lw_agg_val {
 	__u64 cohort_free_bytes[LW_COHORTS];
 };
 
+/*
+ * A site's stack: native return addresses, then the Python frames of the allocating thread when
+ * the process runs CPython. A Python frame is (code object address, instruction): the
+ * instruction is f_lasti for CPython <= 3.10, and for 3.11+ the frame's instruction pointer
+ * minus the code object's address. User space reads names, files and line tables from the
+ * process (see userspace/pysym.h). Both parts and the allocator kind make the stack's hash.
+ */
 struct lw_stack_val {
 	__u32 nr;		/* frames used in ips[] */
-	__u32 pad;
+	__u8 kind;		/* enum lw_alloc_kind */
+	__u8 py_nr;		/* frames used in py_code[] and py_instr[], innermost first */
+	__u8 interp;		/* index of the interpreter (pyinterps) the Python frames belong to */
+	__u8 pad;
 	__u64 ips[LW_MAX_STACK_DEPTH];
+	__u64 py_code[LW_MAX_PY_DEPTH];
+	__u32 py_instr[LW_MAX_PY_DEPTH];
 };
+
+/*
+ * What the BPF side needs to walk one interpreter binary's Python frames, indexed by the
+ * interpreter's number in the "pyinterps" array. Offsets in bytes, x86_64 builds.
+ */
+enum lw_py_flags {
+	LW_PYO_VALID = 1 << 0,		/* filled in: the interpreter is supported */
+	LW_PYO_CFRAME = 1 << 1,		/* 3.11, 3.12: tstate->cframe->current_frame */
+	LW_PYO_IFRAME = 1 << 2,		/* 3.11+: _PyInterpreterFrame, instruction is a pointer */
+	LW_PYO_OWNER = 1 << 3,		/* 3.12+: skip frames owned by the C stack (shims) */
+};
+
+#define LW_PY_FRAME_READ 128		/* most bytes of one frame the walk reads */
+#define LW_PY_OWNED_BY_CSTACK 3
+
+struct lw_py_offsets {
+	__u32 flags;			/* enum lw_py_flags */
+	__u32 tss;			/* _PyRuntime -> Py_tss_t autoTSSkey */
+	__u32 tstate_frame;		/* tstate -> frame, cframe or current_frame */
+	__u32 cframe_frame;		/* _PyCFrame -> current_frame (LW_PYO_CFRAME) */
+	__u32 frame_code;		/* frame -> code object */
+	__u32 frame_back;		/* frame -> calling frame */
+	__u32 frame_instr;		/* frame -> f_lasti (int) or instruction pointer (LW_PYO_IFRAME) */
+	__u32 frame_owner;		/* frame -> owner (char, LW_PYO_OWNER) */
+	__u32 frame_size;		/* bytes read per frame: past the last field used */
+	__u32 pad;
+	__u64 preheader_flags;		/* tp_flags bits that put two pointers before an object */
+};
+
+/* Per process, once one of its threads has hit a CPython probe: how to find its frames. */
+struct lw_py_proc {
+	__u64 ident;			/* the process identity this holds for */
+	__u64 runtime;			/* runtime address of _PyRuntime */
+	__u32 interp;			/* index in pyinterps */
+	__u32 pad;
+};
+
+/*
+ * The BPF cookie of a CPython probe: bits 0..47 the signed distance from the probe address to
+ * _PyRuntime (so that one program serves every build, static or shared, with no per-process
+ * state), bits 48..55 the interpreter's index, bit 56 a flag, bits 57..61 the enum lw_func of
+ * the probed function: one program serves all of an interpreter's entry points.
+ */
+#define LW_PYC_DELTA_BITS 48
+#define LW_PYC_INTERP_SHIFT 48
+#define LW_PYC_ARG2 (1ULL << 56)	/* arguments start at the 2nd register (ctx comes first) */
+#define LW_PYC_FN_SHIFT 57
 
 enum lw_event_type {
 	LW_EV_EXIT = 1,		/* the whole thread group exited */
@@ -134,7 +215,12 @@ _Static_assert(sizeof(struct lw_alloc_key) == 16, "lw_alloc_key layout");
 _Static_assert(sizeof(struct lw_alloc_val) == 32, "lw_alloc_val layout");
 _Static_assert(sizeof(struct lw_agg_key) == 24, "lw_agg_key layout");
 _Static_assert(sizeof(struct lw_agg_val) == 48 + 16 * LW_COHORTS, "lw_agg_val layout");
-_Static_assert(sizeof(struct lw_stack_val) == 8 + 8 * LW_MAX_STACK_DEPTH, "lw_stack_val layout");
+_Static_assert(sizeof(struct lw_stack_val) == 8 + 8 * LW_MAX_STACK_DEPTH + 12 * LW_MAX_PY_DEPTH,
+	       "lw_stack_val layout");
+_Static_assert(sizeof(struct lw_py_offsets) == 48, "lw_py_offsets layout");
+_Static_assert(sizeof(struct lw_py_proc) == 24, "lw_py_proc layout");
+_Static_assert(LW_MAX_INTERPS <= 256, "interpreter index is 8 bits");
+_Static_assert(LW_FN_MAX <= 32, "function in the cookie is 5 bits");
 _Static_assert(sizeof(struct lw_event) == 32, "lw_event layout");
 #endif
 

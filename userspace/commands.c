@@ -298,6 +298,32 @@ static json_t *attached_to_json(const struct lw_status *st)
 	return a;
 }
 
+/* CPython interpreters found, traced or not (and why not). */
+static json_t *interps_to_json(const struct lw_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < st->ninterps; i++) {
+		const struct lw_interp_status *in = &st->interps[i];
+		json_t *o = json_object();
+
+		if (!o || json_array_append_new(a, o) ||
+		    !add(o, "path", lw_json_string(in->path)) ||
+		    !add(o, "dev", json_u64(in->dev)) ||
+		    !add(o, "ino", json_u64(in->ino)) ||
+		    !add(o, "version", lw_json_string(in->version)) ||
+		    !add(o, "supported", json_boolean(in->supported)) ||
+		    !add(o, "reason", lw_json_string(in->reason)) ||
+		    !add(o, "strategy", lw_json_string(in->strategy)) ||
+		    !add(o, "probes", json_integer(in->nprobes)) ||
+		    !add(o, "missing", json_integer(in->nmissing))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *maps_to_json(const struct lw_status *st)
 {
 	size_t nmaps = st->nmaps < 4 ? st->nmaps : 4;
@@ -356,6 +382,7 @@ static json_t *cmd_status(const struct lw_request *req, const struct lw_snapshot
 	if (res && add(res, "version", lw_json_string(st->version)) &&
 	    add(res, "uptime_sec", json_num(st->uptime_sec)) &&
 	    add(res, "attached", attached_to_json(st)) &&
+	    add(res, "interpreters", interps_to_json(st)) &&
 	    add(res, "tracked_processes", json_u64(st->tracked_processes)) &&
 	    add(res, "maps", maps_to_json(st)) &&
 	    add(res, "drops", drops_to_json(st)) &&

@@ -14,6 +14,7 @@
 #include "elfsym.h"
 #include "log.h"
 #include "procmaps.h"
+#include "pyinterp.h"
 #include "tracer.h"
 
 /* What a process looked like when we examined it; examined again when that changes. */
@@ -35,6 +36,7 @@ struct lw_discover {
 	struct seen_obj *objs;
 	size_t nobjs, objs_cap;
 	unsigned int gen;
+	struct lw_pyinterp *py;		/* CPython interpreters, when Python frames are wanted */
 };
 
 struct lw_discover *lw_discover__new(struct lw_tracer *t)
@@ -44,6 +46,11 @@ struct lw_discover *lw_discover__new(struct lw_tracer *t)
 	if (d)
 		d->tracer = t;
 	return d;
+}
+
+void lw_discover__set_python(struct lw_discover *d, struct lw_pyinterp *py)
+{
+	d->py = py;
 }
 
 void lw_discover__free(struct lw_discover *d)
@@ -109,7 +116,21 @@ static int reachable_path(pid_t pid, const struct lw_mapping *mp, char *buf, siz
 	return -ENOENT;
 }
 
-static int examine(struct lw_discover *d, pid_t pid)
+/* A CPython interpreter: a file named like one, or the executable (it may embed one). */
+static int examine_python(struct lw_discover *d, pid_t pid, const struct lw_mapping *mp,
+			  bool is_exe)
+{
+	char path[4096 + 64];
+
+	if (!d->py || lw_pyinterp__seen(d->py, mp->dev, mp->ino) ||
+	    (!is_exe && !lw_pyinterp__candidate(mp->path)))
+		return 0;
+	if (reachable_path(pid, mp, path, sizeof(path)))
+		return 0;
+	return lw_pyinterp__examine(d->py, path, mp->path, mp->dev, mp->ino) > 0;
+}
+
+static int examine(struct lw_discover *d, pid_t pid, uint64_t exe_dev, uint64_t exe_ino)
 {
 	struct lw_maps maps = { 0 };
 	char path[4096 + 64];
@@ -123,6 +144,7 @@ static int examine(struct lw_discover *d, pid_t pid)
 
 		if (!mp->exec || !mp->path || mp->path[0] != '/' || obj_seen(d, mp->dev, mp->ino))
 			continue;
+		attached += examine_python(d, pid, mp, mp->dev == exe_dev && mp->ino == exe_ino);
 		if (!looks_like_libc(mp->path))
 			continue;
 		if (reachable_path(pid, mp, path, sizeof(path)))
@@ -206,7 +228,7 @@ int lw_discover__scan(struct lw_discover *d)
 		if (sp->looks >= 2)
 			continue;
 		sp->looks++;
-		if (examine(d, pid) > 0)
+		if (examine(d, pid, st.st_dev, st.st_ino) > 0)
 			attached++;
 	}
 	closedir(dir);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Finds the libc objects that processes map and has the tracer attach to each once, by device
+ * Finds the libc objects (and, with lw_discover__set_python, the CPython interpreters) that
+ * processes map and has the tracer attach to each once, by device
  * and inode: the host's libc, a second glibc at another path, or one in another mount namespace.
  * Every process is looked at when first seen and again after it execs (its executable changes);
  * each object is examined once.
@@ -12,8 +13,11 @@
 
 struct lw_tracer;
 struct lw_discover;
+struct lw_pyinterp;
 
 struct lw_discover *lw_discover__new(struct lw_tracer *t);
+/* Also look for CPython interpreters, and have py examine them. */
+void lw_discover__set_python(struct lw_discover *d, struct lw_pyinterp *py);
 void lw_discover__free(struct lw_discover *d);
 /* Scan /proc for processes not yet examined. Returns the number of objects newly attached. */
 int lw_discover__scan(struct lw_discover *d);

@@ -73,7 +73,7 @@ static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 }
 
 static int find_in(struct lw_elf *e, Elf_Scn *scn, GElf_Shdr *sh, const char *name,
-		   struct lw_elf_sym *out)
+		   unsigned int type, struct lw_elf_sym *out)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t count;
@@ -85,7 +85,7 @@ static int find_in(struct lw_elf *e, Elf_Scn *scn, GElf_Shdr *sh, const char *na
 	for (size_t i = 0; i < count; i++) {
 		const char *sname;
 
-		if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != type ||
 		    sym.st_shndx == SHN_UNDEF || !sym.st_value)
 			continue;
 		sname = elf_strptr(e->elf, sh->sh_link, sym.st_name);
@@ -93,12 +93,17 @@ static int find_in(struct lw_elf *e, Elf_Scn *scn, GElf_Shdr *sh, const char *na
 			continue;
 		out->vaddr = sym.st_value;
 		out->size = sym.st_size;
+		if (type == STT_OBJECT && vaddr_to_offset(e->elf, sym.st_value, &out->file_offset)) {
+			out->file_offset = LW_ELF_NO_OFFSET;	/* .bss: no bytes in the file */
+			return 0;
+		}
 		return vaddr_to_offset(e->elf, sym.st_value, &out->file_offset);
 	}
 	return -ENOENT;
 }
 
-int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out)
+static int find_sym(struct lw_elf *e, const char *name, unsigned int type,
+		    struct lw_elf_sym *out)
 {
 	static const unsigned int order[] = { SHT_DYNSYM, SHT_SYMTAB };
 
@@ -109,11 +114,21 @@ int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out
 		while ((scn = elf_nextscn(e->elf, scn))) {
 			if (!gelf_getshdr(scn, &sh) || sh.sh_type != order[k])
 				continue;
-			if (!find_in(e, scn, &sh, name, out))
+			if (!find_in(e, scn, &sh, name, type, out))
 				return 0;
 		}
 	}
 	return -ENOENT;
+}
+
+int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out)
+{
+	return find_sym(e, name, STT_FUNC, out);
+}
+
+int lw_elf__find_object(struct lw_elf *e, const char *name, struct lw_elf_sym *out)
+{
+	return find_sym(e, name, STT_OBJECT, out);
 }
 
 int lw_elf__read(struct lw_elf *e, uint64_t off, void *buf, size_t len)

@@ -24,6 +24,12 @@ struct lw_elf *lw_elf__open(const char *path);
 void lw_elf__free(struct lw_elf *e);
 /* 0, or -ENOENT when the object defines no function of that name. */
 int lw_elf__find_func(struct lw_elf *e, const char *name, struct lw_elf_sym *out);
+/*
+ * A data symbol: 0, or -ENOENT. file_offset is LW_ELF_NO_OFFSET when the object has no bytes
+ * in the file (.bss).
+ */
+#define LW_ELF_NO_OFFSET UINT64_MAX
+int lw_elf__find_object(struct lw_elf *e, const char *name, struct lw_elf_sym *out);
 /* Copy len bytes at file offset off (a function's first instructions). 0 or -errno. */
 int lw_elf__read(struct lw_elf *e, uint64_t off, void *buf, size_t len);
 

@@ -12,6 +12,9 @@
 #include "engine.h"
 #include "log.h"
 #include "proctab.h"
+#include "pyframes.h"
+#include "pyinterp.h"
+#include "pysym.h"
 #include "sitetab.h"
 #include "symbolize.h"
 #include "tracer.h"
@@ -19,6 +22,8 @@
 
 /* A site with no live allocation and no activity for this long is dropped from the maps. */
 #define IDLE_SITE_SEC 120.0
+/* Code objects whose names are kept (about 0.5 KiB each). */
+#define PYSYM_CACHE 16384
 
 struct lw_engine {
 	struct lw_config cfg;
@@ -28,6 +33,8 @@ struct lw_engine {
 	struct lw_proctab *procs;
 	struct lw_sitetab *sites;
 	struct lw_symbolizer *sym;
+	struct lw_pyinterp *py;
+	struct lw_pysym *pysym;
 	struct lw_snapshot *snap;
 
 	double started_mono;
@@ -115,6 +122,10 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 	e->cfg = *cfg;
 	set_trend_params(e, cfg);
 	e->started_mono = mono_now();
+	err = lw_py_tss_base(&topts.py_tss_base);
+	if (err)
+		lw_warn("Python frames unavailable: cannot locate glibc's thread keys: %s",
+			strerror(-err));
 
 	e->tracer = lw_tracer__new(&topts);
 	if (!e->tracer)
@@ -123,8 +134,12 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 	e->sites = lw_sitetab__new(cfg->max_series, cfg->history);
 	e->sym = lw_symbolizer__new();
 	e->disc = lw_discover__new(e->tracer);
-	if (!e->procs || !e->sites || !e->sym || !e->disc)
+	e->py = lw_pyinterp__new(e->tracer);
+	e->pysym = lw_pysym__new(PYSYM_CACHE);
+	if (!e->procs || !e->sites || !e->sym || !e->disc || !e->py || !e->pysym)
 		goto fail;
+	if (lw_tracer__python(e->tracer))
+		lw_discover__set_python(e->disc, e->py);
 
 	err = lw_discover__scan(e->disc);
 	if (err < 0) {
@@ -158,6 +173,8 @@ void lw_engine__free(struct lw_engine *e)
 	lw_sitetab__free(e->sites);
 	lw_proctab__free(e->procs);
 	lw_discover__free(e->disc);
+	lw_pyinterp__free(e->py);
+	lw_pysym__free(e->pysym);
 	lw_symbolizer__free(e->sym);
 	lw_tracer__free(e->tracer);
 	free(e->dead);
@@ -215,25 +232,48 @@ struct lw_snapshot *lw_engine__snapshot(struct lw_engine *e)
  * the stack is cut there rather than shown with invented callers.
  */
 static struct lw_stackinfo *resolve_stack(struct lw_engine *e, struct lw_proc *p,
-					  uint64_t stack_id, double now)
+					  uint64_t stack_id, double now, uint8_t *kind)
 {
+	const struct lw_py_layout *layout = NULL;
+	const char *interp = NULL;
 	struct lw_stack_val sv;
 	struct lw_stackinfo *si;
-	unsigned int n;
+	unsigned int n, npy = 0;
 
 	if (!stack_id || lw_tracer__read_stack(e->tracer, stack_id, &sv) || !sv.nr)
 		return NULL;
+	*kind = sv.kind;
 	/* code mapped after we read the maps (dlopen): read them again, at most once a second */
 	if (!lw_maps__is_code(&p->maps, sv.ips[0]))
 		lw_proc__refresh_maps(p, now, 1.0);
 	for (n = 1; n < sv.nr; n++)
 		if (!lw_maps__is_code(&p->maps, sv.ips[n]))
 			break;
-	si = lw_stackinfo__new(n);
+	/*
+	 * Python frames first, innermost first: the code that asked, then the C that served it.
+	 * Trampolines carry no code of the program: the BPF side stores 3.12+ shim frames with
+	 * code 0, and 3.13's __init__ cleanup frame runs a code object that is static data of the
+	 * interpreter binary, where no code object of the program lives.
+	 */
+	if (sv.py_nr && !p->exited)
+		layout = lw_pyinterp__layout(e->py, sv.interp, &interp);
+	for (unsigned int i = 0; layout && i < sv.py_nr && i < LW_MAX_PY_DEPTH; i++) {
+		const struct lw_mapping *mp = lw_maps__find(&p->maps, sv.py_code[i]);
+
+		if (sv.py_code[i] && !(mp && mp->path && mp->path[0] == '/')) {
+			sv.py_code[npy] = sv.py_code[i];
+			sv.py_instr[npy++] = sv.py_instr[i];
+		}
+	}
+	si = lw_stackinfo__new(npy + n);
 	if (!si)
 		return NULL;
+	for (unsigned int i = 0; i < npy; i++)
+		lw_pysym__resolve(e->pysym, p->pid, p->ident, layout, interp, sv.py_code[i],
+				  sv.py_instr[i], &si->frames[i]);
 	for (unsigned int i = 0; i < n; i++)
-		lw_symbolizer__resolve(e->sym, p->pid, &p->maps, sv.ips[i], true, &si->frames[i]);
+		lw_symbolizer__resolve(e->sym, p->pid, &p->maps, sv.ips[i], true,
+				       &si->frames[npy + i]);
 	return si;
 }
 
@@ -257,6 +297,45 @@ static int push_dead(struct lw_engine *e, const struct lw_agg_key *k)
 	return push_key(&e->dead, &e->ndead, &e->dead_cap, k);
 }
 
+struct pending_rank {
+	int64_t live_bytes;
+	size_t pos;
+	struct lw_agg_key key;
+};
+
+static int rank_cmp(const void *a, const void *b)
+{
+	const struct pending_rank *x = a, *y = b;
+
+	if (x->live_bytes != y->live_bytes)
+		return x->live_bytes > y->live_bytes ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * A backlog is resolved biggest site first, oldest first among equals. Python processes bring
+ * thousands of small sites each as they import their modules, and the sites users look at, the
+ * ones that hold memory, must not wait behind them.
+ */
+static void rank_pending(struct lw_engine *e)
+{
+	struct pending_rank *r = malloc(e->npending * sizeof(*r));
+
+	if (!r)
+		return;	/* resolved in arrival order instead */
+	for (size_t i = 0; i < e->npending; i++) {
+		struct lw_site *s = lw_sitetab__find(e->sites, &e->pending[i]);
+
+		r[i].live_bytes = s ? s->val.live_bytes : INT64_MIN;
+		r[i].pos = i;
+		r[i].key = e->pending[i];
+	}
+	qsort(r, e->npending, sizeof(*r), rank_cmp);
+	for (size_t i = 0; i < e->npending; i++)
+		e->pending[i] = r[i].key;
+	free(r);
+}
+
 /*
  * Symbolization is the drain's one unbounded cost (a burst of new processes brings thousands of
  * new sites): it gets a time budget per drain, and what does not fit waits for the next one,
@@ -269,11 +348,13 @@ static void resolve_pending(struct lw_engine *e, double now)
 
 	if (budget < 0.05)
 		budget = 0.05;
+	if (e->npending > 256)
+		rank_pending(e);
 	for (i = 0; i < e->npending; i++) {
 		struct lw_site *s = lw_sitetab__find(e->sites, &e->pending[i]);
 
 		if (s && !s->stack)
-			s->stack = resolve_stack(e, s->proc, s->key.stack_id, now);
+			s->stack = resolve_stack(e, s->proc, s->key.stack_id, now, &s->alloc_kind);
 		if ((i & 15) == 15 && mono_now() - t0 > budget) {
 			i++;
 			break;
@@ -700,7 +781,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o = &c->snap->sites[c->i++];
 	o->proc = lw_procinfo__get(s->proc->info);
 	o->stack = lw_stackinfo__get(s->stack);
-	o->allocator = "libc";
+	o->allocator = s->alloc_kind == LW_ALLOC_PYMALLOC ? "pymalloc" : "libc";
 	o->live_bytes = s->val.live_bytes;
 	o->live_allocs = s->val.live_allocs;
 	o->allocs = s->val.allocs;
@@ -782,6 +863,14 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 		}
 		st->nattached = nobjs;
 	}
+	st->interps = calloc(lw_pyinterp__count(e->py) + 1, sizeof(*st->interps));
+	if (st->interps) {
+		for (size_t i = 0; i < lw_pyinterp__count(e->py); i++) {
+			st->interps[i] = *lw_pyinterp__status(e->py, i);
+			st->interps[i].path = strdup(st->interps[i].path);
+		}
+		st->ninterps = lw_pyinterp__count(e->py);
+	}
 	st->tracked_processes = lw_proctab__nalive(e->procs);
 	lw_tracer__map_limits(e->tracer, &max_allocs, &max_sites, &max_stacks);
 	st->maps[0] = (struct lw_map_fill){ "allocations", e->nallocs, max_allocs };
@@ -810,5 +899,15 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 			"missing\n", objs[i].path, (unsigned long)major(objs[i].dev),
 			(unsigned long)minor(objs[i].dev), (unsigned long)objs[i].ino,
 			objs[i].nprobes, objs[i].nmissing);
+	for (size_t i = 0; i < lw_pyinterp__count(e->py); i++) {
+		const struct lw_interp_status *in = lw_pyinterp__status(e->py, i);
+
+		if (in->supported)
+			fprintf(f, "python %s %s: %s, %u probes attached, %u entry points missing\n",
+				in->version, in->path, in->strategy, in->nprobes, in->nmissing);
+		else
+			fprintf(f, "python %s %s: not traced: %s\n", in->version, in->path,
+				in->reason);
+	}
 	return n ? 0 : 1;
 }

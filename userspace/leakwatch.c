@@ -646,6 +646,17 @@ static void print_status(json_t *res)
 			printf(", %.0f allocator functions not found", v);
 		printf(")\n");
 	}
+	arr = json_object_get(res, "interpreters");
+	if (json_array_size(arr))
+		printf("python interpreters:\n");
+	json_array_foreach(arr, i, e) {
+		printf("  %s %s: ", jstr_or(e, "version", "?"), jstr_or(e, "path", "?"));
+		if (json_is_true(json_object_get(e, "supported")))
+			printf("%s, %.0f probes\n", jstr_or(e, "strategy", "?"),
+			       jnum(e, "probes", &v) ? v : 0);
+		else
+			printf("not traced: %s\n", jstr_or(e, "reason", "?"));
+	}
 	arr = json_object_get(res, "maps");
 	if (json_array_size(arr))
 		printf("maps:\n");

@@ -20,6 +20,7 @@ struct lw_site {
 	struct lw_agg_key key;
 	struct lw_proc *proc;		/* holds proc->nsites */
 	struct lw_stackinfo *stack;	/* NULL when the kernel lost the stack */
+	uint8_t alloc_kind;		/* enum lw_alloc_kind, from the stack record */
 	struct lw_series *series;
 	struct lw_trend_state trend;
 	struct lw_trend_result res;

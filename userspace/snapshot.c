@@ -90,6 +90,7 @@ const char *lw_drop_name(enum lw_drop d)
 		[LW_DROP_NO_TASK_STORAGE] = "no_task_storage",
 		[LW_DROP_PROC_MAP_FULL] = "proc_map_full",
 		[LW_DROP_EVENT_LOST] = "event_lost",
+		[LW_DROP_PY_STATE] = "python_state_unreadable",
 	};
 
 	return d < LW_DROP_MAX && names[d] ? names[d] : "unknown";
@@ -102,6 +103,8 @@ const char *lw_count_name(enum lw_count c)
 		[LW_CNT_FREES] = "frees",
 		[LW_CNT_FAILED_ALLOCS] = "failed_allocs",
 		[LW_CNT_NESTED] = "nested_calls",
+		[LW_CNT_PY_STACKS] = "python_stacks",
+		[LW_CNT_PY_FRAMES_CUT] = "python_stacks_cut",
 	};
 
 	return c < LW_CNT_MAX && names[c] ? names[c] : "unknown";
@@ -157,6 +160,9 @@ void lw_snapshot__put(struct lw_snapshot *s)
 	for (size_t i = 0; i < s->status.nattached; i++)
 		free(s->status.attached[i].path);
 	free(s->status.attached);
+	for (size_t i = 0; i < s->status.ninterps; i++)
+		free(s->status.interps[i].path);
+	free(s->status.interps);
 	free(s->sites);
 	free(s);
 }

@@ -114,6 +114,19 @@ struct lw_attached_obj {
 	unsigned int nmissing;	/* allocator functions the object lacks */
 };
 
+/* A CPython interpreter binary the daemon found, supported or not. */
+struct lw_interp_status {
+	char *path;		/* as the process that showed it to us maps it */
+	uint64_t dev;
+	uint64_t ino;
+	char version[24];	/* "3.11.2", or "3.10" when only the file name tells */
+	bool supported;
+	const char *reason;	/* static string: why not supported, NULL when supported */
+	const char *strategy;	/* static string: how allocations are seen, NULL if not traced */
+	unsigned int nprobes;	/* kernel probes attached */
+	unsigned int nmissing;	/* entry points of the strategy the binary lacks */
+};
+
 struct lw_map_fill {
 	const char *name;
 	uint64_t used;
@@ -125,6 +138,8 @@ struct lw_status {
 	double uptime_sec;
 	size_t nattached;
 	struct lw_attached_obj *attached;	/* owned by the snapshot */
+	size_t ninterps;
+	struct lw_interp_status *interps;	/* owned by the snapshot */
 	uint64_t tracked_processes;
 	size_t nmaps;
 	struct lw_map_fill maps[4];

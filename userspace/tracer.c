@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -11,6 +15,10 @@
 #include "log.h"
 #include "tracer.h"
 #include "leakwatch.skel.h"
+
+/* Not in Debian 12's <linux/bpf.h>: the kernel's values (6.6+). */
+#define LW_BPF_TRACE_UPROBE_MULTI 48
+#define LW_BPF_F_UPROBE_MULTI_RETURN 1
 
 /* Keys per batch syscall: big enough to amortise the syscall, small enough to stay in cache. */
 #define BATCH 4096
@@ -24,6 +32,9 @@ struct lw_tracer {
 	size_t nlinks, links_cap;
 	struct lw_attached_obj *objs;
 	size_t nobjs;
+	int *fds;			/* links made with the bpf syscall (uprobe_multi) */
+	size_t nfds, fds_cap;
+	bool python;			/* CPython programs loaded */
 	int ncpus;
 	struct lw_tracer_opts opts;
 };
@@ -101,6 +112,16 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 {
 	struct lw_tracer *t;
@@ -126,6 +147,24 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 	t->skel->rodata->self_tgid = opts->self;
 	t->skel->rodata->filter_pids = opts->npids > 0;
 	t->skel->rodata->stack_depth = opts->stack_depth;
+	t->skel->rodata->py_tss_base = opts->py_tss_base;
+	/*
+	 * The CPython programs are attached as uprobe_multi links (Linux 6.6+), which they must be
+	 * loaded for. Without them, or without the thread key table, the rest still works.
+	 */
+	t->python = opts->py_tss_base && kernel_at_least(6, 6);
+	if (t->python) {
+		bpf_program__set_expected_attach_type(t->skel->progs.lw_py_entry,
+						      LW_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.lw_py_ret,
+						      LW_BPF_TRACE_UPROBE_MULTI);
+	} else {
+		bpf_program__set_autoload(t->skel->progs.lw_py_entry, false);
+		bpf_program__set_autoload(t->skel->progs.lw_py_ret, false);
+		if (opts->py_tss_base)
+			lw_warn("Python frames unavailable: they need Linux 6.6 or later "
+				"(uprobe_multi links)");
+	}
 	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_allocations);
 	bpf_map__set_max_entries(t->skel->maps.aggs, opts->max_sites);
 	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
@@ -177,6 +216,9 @@ void lw_tracer__free(struct lw_tracer *t)
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
+	for (size_t i = 0; i < t->nfds; i++)
+		close(t->fds[i]);
+	free(t->fds);
 	ring_buffer__free(t->rb);
 	leakwatch_bpf__destroy(t->skel);
 	for (size_t i = 0; i < t->nobjs; i++)
@@ -302,6 +344,122 @@ undo:
 	while (t->nlinks > first_link)
 		bpf_link__destroy(t->links[--t->nlinks]);
 	return err;
+}
+
+int lw_tracer__set_pyinterp(struct lw_tracer *t, unsigned int idx, const struct lw_py_offsets *o)
+{
+	__u32 key = idx;
+
+	if (idx >= LW_MAX_INTERPS)
+		return -E2BIG;
+	if (bpf_map__update_elem(t->skel->maps.pyinterps, &key, sizeof(key), o, sizeof(*o),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* BPF_LINK_CREATE's attributes for an uprobe_multi link, as the kernel lays them out. */
+struct link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* One link for cnt probes of one program in one file; its fd, or -errno. */
+static int uprobe_multi_link(struct bpf_program *prog, const char *path, const uint64_t *offs,
+			     const uint64_t *cookies, uint32_t cnt, bool ret)
+{
+	struct link_create_uprobe_multi attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = bpf_program__fd(prog);
+	attr.attach_type = LW_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (uintptr_t)path;
+	attr.offsets = (uintptr_t)offs;
+	attr.cookies = (uintptr_t)cookies;
+	attr.cnt = cnt;
+	attr.multi_flags = ret ? LW_BPF_F_UPROBE_MULTI_RETURN : 0;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+static int keep_fd(struct lw_tracer *t, int fd)
+{
+	if (t->nfds == t->fds_cap) {
+		size_t cap = t->fds_cap ? t->fds_cap * 2 : 16;
+		int *v = realloc(t->fds, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->fds = v;
+		t->fds_cap = cap;
+	}
+	t->fds[t->nfds++] = fd;
+	return 0;
+}
+
+int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct lw_py_probe *p,
+			     size_t n)
+{
+	uint64_t offs[n ? n : 1], cookies[n ? n : 1], roffs[n ? n : 1];
+	uint32_t nret = 0;
+	size_t first = t->nfds;
+	int fd, err = 0;
+
+	if (!t->python)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < n; i++) {
+		offs[i] = p[i].offset;
+		cookies[i] = p[i].cookie | (uint64_t)p[i].fn << LW_PYC_FN_SHIFT;
+		/*
+		 * The return probe goes where the entry probe is, not at the function's first byte:
+		 * nothing has moved the stack pointer yet, so the return address is still at the
+		 * top of the stack, and one emulated trap serves both.
+		 */
+		if (p[i].ret)
+			roffs[nret++] = p[i].offset;
+	}
+	fd = uprobe_multi_link(t->skel->progs.lw_py_entry, path, offs, cookies, n, false);
+	if (fd >= 0) {
+		err = keep_fd(t, fd);
+		if (err)
+			close(fd);
+	} else {
+		err = fd;
+	}
+	if (!err && nret) {
+		fd = uprobe_multi_link(t->skel->progs.lw_py_ret, path, roffs, NULL, nret, true);
+		if (fd >= 0) {
+			err = keep_fd(t, fd);
+			if (err)
+				close(fd);
+		} else {
+			err = fd;
+		}
+	}
+	if (err) {
+		lw_err("failed to attach uprobes to %s: %s", path, strerror(-err));
+		/* all or nothing: frees without their allocations would be counted unknown */
+		while (t->nfds > first)
+			close(t->fds[--t->nfds]);
+		return err;
+	}
+	return (int)(n + nret);
+}
+
+bool lw_tracer__python(const struct lw_tracer *t)
+{
+	return t->python;
 }
 
 const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n)
