@@ -40,7 +40,9 @@ def test_process_started_after_daemon(daemon, progs, variant):
 
 
 def test_exited_process_is_cleared(daemon, progs, variant):
-    steps, size, site = 50000, 32, "lw_exiter_site"
+    # Enough allocations to stand out of the count: the Python processes on a busy machine,
+    # traced object by object, move it by tens of thousands.
+    steps, size, site = 200000, 32, "lw_exiter_site"
     before = alloc_map_entries(daemon.status())
     prog = progs("exiter", variant, "-n", steps, "-s", size, "-w", stdin=True)
     pid = prog.pid
