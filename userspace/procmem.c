@@ -22,6 +22,10 @@ struct lw_procmem {
 	int64_t peak_live, peak_anon;
 	double peak_t;
 	bool have_peak;
+	/* the lowest memory the live heap does not explain (anon - live) before the recent stretch */
+	int64_t low_unexplained;
+	uint64_t low_freed;	/* bytes freed so far when it was seen */
+	bool have_low;
 	bool frag;		/* published fragmentation */
 	unsigned int frag_count;	/* drains in a row disagreeing with it */
 };
@@ -128,6 +132,44 @@ static int64_t held_while_freeing(const struct lw_procmem *m, const struct lw_tr
 	return (int64_t)grown;
 }
 
+/*
+ * Stepped up and stayed: the memory the live heap does not explain (anonymous memory minus the
+ * live heap) stays, over the recent stretch, above the lowest it has been since the process was
+ * first seen, and the process freed at least that much since. A burst that was built, freed and
+ * not given back: CPython after building and dropping a million objects keeps part of it in
+ * pymalloc's arenas and glibc's heap, while the live heap is back where it was and its fall is
+ * too small a share of the peak for held_after_fall. Returns the rise, 0 when not there.
+ */
+static int64_t held_after_burst(struct lw_procmem *m, double now, double recent)
+{
+	int64_t recent_min = INT64_MAX, rise;
+	unsigned int n = lw_series__len(m->anon);
+	const struct lw_sample *last = lw_series__last(m->anon);
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct lw_sample *a = lw_series__at(m->anon, i);
+		const struct lw_sample *l = lw_series__at(m->live, i);
+		int64_t u = a->live_bytes - l->live_bytes;
+
+		if (a->live_bytes < 0)
+			continue;
+		if (a->t >= now - recent) {
+			if (u < recent_min)
+				recent_min = u;
+		} else if (!m->have_low || u < m->low_unexplained) {
+			m->low_unexplained = u;
+			m->low_freed = (uint64_t)a->live_allocs;
+			m->have_low = true;
+		}
+	}
+	if (!m->have_low || recent_min == INT64_MAX || !last)
+		return 0;
+	rise = recent_min - m->low_unexplained;
+	if (rise <= 0 || (uint64_t)last->live_allocs - m->low_freed < (uint64_t)rise)
+		return 0;
+	return rise;
+}
+
 void lw_procmem__update(struct lw_procmem *m, const struct lw_trend_params *p,
 			uint64_t frag_min_bytes, const struct lw_procmem_sample *smp,
 			struct lw_procmem_result *out)
@@ -135,7 +177,7 @@ void lw_procmem__update(struct lw_procmem *m, const struct lw_trend_params *p,
 	static const struct lw_trend_params defaults = LW_TREND_PARAMS_DEFAULT;
 	struct lw_trend_params pp;
 	struct lw_trend_result rss, anon, live;
-	int64_t held, held_fall, held_grow;
+	int64_t held, held_fall, held_grow, held_burst;
 	double window;
 	bool frag_now;
 
@@ -160,7 +202,9 @@ void lw_procmem__update(struct lw_procmem *m, const struct lw_trend_params *p,
 	}
 	held_fall = held_after_fall(m, smp->t, window / 4);
 	held_grow = held_while_freeing(m, &anon, &live, p->significance, smp->t, window);
+	held_burst = held_after_burst(m, smp->t, window / 4);
 	held = held_fall > held_grow ? held_fall : held_grow;
+	held = held > held_burst ? held : held_burst;
 	frag_now = !smp->nleaks && !is_up(live.verdict) && held >= (int64_t)frag_min_bytes;
 	/* once published, it holds until half the threshold */
 	if (m->frag && !smp->nleaks && !is_up(live.verdict) &&

@@ -77,6 +77,47 @@ static bool test_fall_and_return(void)
 	return true;
 }
 
+/*
+ * A burst: 66 MiB of small objects built and freed; the live heap is back where it was, but
+ * 18 MiB stayed with the process (the issue's Python pattern). Most of the fall was returned,
+ * what stayed is fragmentation, and stays so while it stays.
+ */
+static bool test_burst_partly_returned(void)
+{
+	struct psim ps;
+	int t, found = -1;
+
+	CHECK(psim_init(&ps));
+	for (t = 0; t < 20; t++)
+		psim_step(&ps, t, 4 * MIB, 0, MIB / 8);
+	for (; t < 25; t++)
+		psim_step(&ps, t, 70 * MIB, 16 * MIB, 0);
+	for (; t < 150; t++) {
+		psim_step(&ps, t, 4 * MIB, 18 * MIB, t == 25 ? 66 * MIB : MIB / 8);
+		CHECK(ps.r.verdict != LW_PROC_LEAK);
+		if (found < 0 && ps.r.verdict == LW_PROC_FRAGMENTATION)
+			found = t;
+	}
+	CHECK(found > 25 && found <= 45);
+	CHECK(ps.r.verdict == LW_PROC_FRAGMENTATION);
+	CHECK(ps.r.held_bytes >= 17 * MIB && ps.r.held_bytes <= 19 * MIB);
+	lw_procmem__free(ps.m);
+	return true;
+}
+
+/* The same burst with nothing freed after it is not memory the process could have reused. */
+static bool test_burst_without_frees(void)
+{
+	struct psim ps;
+
+	CHECK(psim_init(&ps));
+	for (int t = 0; t < 90; t++)
+		psim_step(&ps, t, 4 * MIB, t < 20 ? 0 : 18 * MIB, 0);
+	CHECK(ps.r.verdict != LW_PROC_FRAGMENTATION);
+	lw_procmem__free(ps.m);
+	return true;
+}
+
 /* Anonymous memory creeps up round after round while the live heap stays put. */
 static bool test_grow_while_freeing(void)
 {
@@ -177,4 +218,5 @@ static bool test_parsers(void)
 UNIT_MAIN(UNIT_TEST(test_fall_and_stay), UNIT_TEST(test_fall_and_return),
 	  UNIT_TEST(test_grow_while_freeing), UNIT_TEST(test_grow_without_frees),
 	  UNIT_TEST(test_sawtooth_not_fragmentation), UNIT_TEST(test_leak_wins),
-	  UNIT_TEST(test_heap_growth), UNIT_TEST(test_parsers))
+	  UNIT_TEST(test_heap_growth), UNIT_TEST(test_burst_partly_returned),
+	  UNIT_TEST(test_burst_without_frees), UNIT_TEST(test_parsers))
