@@ -766,7 +766,12 @@ static __always_inline int py_free(struct pt_regs *ctx, __u64 addr)
 		bump(&counts, LW_CNT_NESTED);
 		return 0;
 	}
-	/* the depth is left alone: a free inside an object allocation is the collector's */
+	/*
+	 * A free inside an object allocation is the collector's: the depth stays. One at or above
+	 * the frame of the call in flight is not inside it: that call's return was never seen.
+	 */
+	if (ts->depth && PT_REGS_SP(ctx) >= ts->entry_sp)
+		ts->depth = 0;
 	ts->py.freed = addr;
 	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL, true);
 	return 0;

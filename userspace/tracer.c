@@ -429,23 +429,21 @@ int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct
 		if (p[i].ret)
 			roffs[nret++] = p[i].offset;
 	}
-	fd = uprobe_multi_link(t->skel->progs.lw_py_entry, path, offs, cookies, n, false);
-	if (fd >= 0) {
-		err = keep_fd(t, fd);
-		if (err)
-			close(fd);
-	} else {
-		err = fd;
-	}
-	if (!err && nret) {
+	/*
+	 * Returns first: an entry whose return probe is not in place yet would leave the thread's
+	 * call depth raised, and the calls after it taken for nested ones.
+	 */
+	if (nret) {
 		fd = uprobe_multi_link(t->skel->progs.lw_py_ret, path, roffs, NULL, nret, true);
-		if (fd >= 0) {
-			err = keep_fd(t, fd);
-			if (err)
-				close(fd);
-		} else {
-			err = fd;
-		}
+		err = fd < 0 ? fd : keep_fd(t, fd);
+		if (fd >= 0 && err)
+			close(fd);
+	}
+	if (!err) {
+		fd = uprobe_multi_link(t->skel->progs.lw_py_entry, path, offs, cookies, n, false);
+		err = fd < 0 ? fd : keep_fd(t, fd);
+		if (fd >= 0 && err)
+			close(fd);
 	}
 	if (err) {
 		lw_err("failed to attach uprobes to %s: %s", path, strerror(-err));
