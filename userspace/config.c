@@ -541,6 +541,11 @@ static const struct cfg_key keys[] = {
 	KEY("bpf", stack_depth, t_u32, "16", 1, LW_MAX_STACK_DEPTH, CFG_RESTART,
 	    "Frames kept per allocation stack, innermost first. Deeper stacks tell sites apart "
 	    "better and cost more on every allocation."),
+	KEY("bpf", python, t_bool, "true", 0, 0, CFG_RESTART,
+	    "Trace CPython 3.8-3.13 interpreters: their objects become pymalloc sites with Python "
+	    "frames, and libc allocations of Python code get Python frames too. Every traced "
+	    "Python allocation costs a few microseconds (see the README); false leaves Python "
+	    "processes traced through libc only."),
 
 	KEY("analysis", history, t_u32, "120", 8, 4096, CFG_RESTART,
 	    "Samples kept per allocation site, one per interval; history x interval is how far back "

@@ -46,6 +46,7 @@ struct lw_config {
 	uint32_t max_sites;			/* BPF per-(process, stack) aggregate entries */
 	uint32_t max_stacks;			/* BPF stack map entries */
 	uint32_t stack_depth;			/* frames per stack, <= LW_MAX_STACK_DEPTH */
+	bool python;				/* trace CPython's allocator with Python frames */
 	uint32_t history;			/* samples kept per site series */
 	uint32_t max_series;			/* site series kept in memory */
 	uint64_t min_growth_bytes;		/* least net growth over window to call growth */

@@ -122,7 +122,7 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 	e->cfg = *cfg;
 	set_trend_params(e, cfg);
 	e->started_mono = mono_now();
-	err = lw_py_tss_base(&topts.py_tss_base);
+	err = cfg->python ? lw_py_tss_base(&topts.py_tss_base) : 0;
 	if (err)
 		lw_warn("Python frames unavailable: cannot locate glibc's thread keys: %s",
 			strerror(-err));
