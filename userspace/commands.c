@@ -355,6 +355,7 @@ static json_t *cmd_status(const struct lw_request *req, const struct lw_snapshot
 
 	if (res && add(res, "version", lw_json_string(st->version)) &&
 	    add(res, "uptime_sec", json_num(st->uptime_sec)) &&
+	    add(res, "attach_mode", lw_json_string(st->attach_mode)) &&
 	    add(res, "attached", attached_to_json(st)) &&
 	    add(res, "tracked_processes", json_u64(st->tracked_processes)) &&
 	    add(res, "maps", maps_to_json(st)) &&

@@ -34,6 +34,13 @@
 #define LW_CONFIG_MAX_PIDS 64
 #define LW_CONFIG_ERR_MAX 512		/* a comfortable size for the err buffers below */
 
+/* How the allocator probes are attached (the "attach" key). */
+enum lw_attach_mode {
+	LW_ATTACH_AUTO = 0,	/* uprobe_multi links where the kernel has them, else classic */
+	LW_ATTACH_MULTI,	/* uprobe_multi links (Linux 6.6+): CAP_BPF + CAP_PERFMON */
+	LW_ATTACH_CLASSIC,	/* perf-event uprobes: CAP_SYS_ADMIN */
+};
+
 struct lw_config {
 	char socket[LW_CONFIG_SOCKET_MAX];	/* absolute path */
 	double interval;			/* drain period, seconds */
@@ -46,6 +53,7 @@ struct lw_config {
 	uint32_t max_sites;			/* BPF per-(process, stack) aggregate entries */
 	uint32_t max_stacks;			/* BPF stack map entries */
 	uint32_t stack_depth;			/* frames per stack, <= LW_MAX_STACK_DEPTH */
+	enum lw_attach_mode attach;
 	uint32_t history;			/* samples kept per site series */
 	uint32_t max_series;			/* site series kept in memory */
 	uint64_t min_growth_bytes;		/* least net growth over window to call growth */

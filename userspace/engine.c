@@ -105,6 +105,7 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 		.max_sites = cfg->max_sites,
 		.max_stacks = cfg->max_stacks,
 		.stack_depth = cfg->stack_depth,
+		.attach = cfg->attach,
 	};
 	struct lw_engine *e = calloc(1, sizeof(*e));
 	size_t nobjs;
@@ -772,6 +773,7 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 
 	st = &snap->status;
 	st->version = LW_VERSION;
+	st->attach_mode = lw_tracer__attach_mode(e->tracer);
 	st->uptime_sec = mono_now() - e->started_mono;
 	objs = lw_tracer__objects(e->tracer, &nobjs);
 	st->attached = calloc(nobjs ? nobjs : 1, sizeof(*st->attached));
@@ -804,6 +806,7 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 	size_t n;
 
 	objs = lw_tracer__objects(e->tracer, &n);
+	fprintf(f, "attach mode: %s\n", lw_tracer__attach_mode(e->tracer));
 	fprintf(f, "process tracepoints: exec, exit, fork: attached\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "libc %s (dev %lu:%lu, inode %lu): %u probes attached, %u functions "

@@ -637,6 +637,7 @@ static void print_status(json_t *res)
 	if (jnum(res, "interval_sec", &v))
 		printf("%-24s %g s\n", "interval:", v);
 
+	printf("%-24s %s\n", "attach mode:", jstr_or(res, "attach_mode", "-"));
 	arr = json_object_get(res, "attached");
 	printf("attached objects:%s\n", json_array_size(arr) ? "" : " none");
 	json_array_foreach(arr, i, e) {

@@ -22,6 +22,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "server.h"
+#include "uprobe_multi.h"
 
 struct daemon {
 	struct lw_config cfg;
@@ -109,33 +110,70 @@ static bool have_cap(int cap)
 	return data[cap / 32].effective & (1u << (cap % 32));
 }
 
-/* The kernel features and privileges the tracer needs, each missing one named in one line. */
-static int check_environment(void)
+static int need_caps(const int *caps, size_t n, const char *why)
 {
-	static const struct {
-		int cap;
-		const char *name;
-	} caps[] = {
-		{ CAP_BPF, "CAP_BPF" },
-		{ CAP_PERFMON, "CAP_PERFMON" },
-		/* classic perf-event uprobes, the only kind libbpf 1.1 attaches */
-		{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
-		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+	static const char *const names[] = {
+		[CAP_DAC_READ_SEARCH] = "CAP_DAC_READ_SEARCH", [CAP_SYS_PTRACE] = "CAP_SYS_PTRACE",
+		[CAP_SYS_ADMIN] = "CAP_SYS_ADMIN", [CAP_PERFMON] = "CAP_PERFMON",
+		[CAP_BPF] = "CAP_BPF",
 	};
 
-	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		if (!have_cap(caps[i].cap)) {
-			lw_err("missing capability %s: run as root (or with CAP_BPF, CAP_PERFMON, "
-			       "CAP_SYS_ADMIN and CAP_SYS_PTRACE)", caps[i].name);
+	for (size_t i = 0; i < n; i++) {
+		if (!have_cap(caps[i])) {
+			lw_err("missing capability %s: %s", names[caps[i]], why);
 			return -EPERM;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The kernel features and privileges the tracer needs, each missing one named in one line, and
+ * the attach mode they allow: uprobe_multi links where the kernel has them (unless the
+ * configuration says classic), else classic perf-event uprobes, which need CAP_SYS_ADMIN.
+ */
+static int check_environment(enum lw_attach_mode want, enum lw_attach_mode *mode)
+{
+	/* BPF and links; other processes' /proc entries; binaries in private directories */
+	static const int base[] = { CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
+	static const int classic[] = { CAP_SYS_ADMIN };
+	int err;
+
+	if (need_caps(base, sizeof(base) / sizeof(base[0]),
+		      "run as root, or with CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
+		      "CAP_DAC_READ_SEARCH (and CAP_SYS_ADMIN on kernels before 6.6)"))
+		return -EPERM;
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		lw_err("kernel BTF not available (/sys/kernel/btf/vmlinux: %s): leakwatchd needs a "
 		       "kernel built with CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
 		return -ENOTSUP;
 	}
-	return 0;
+	*mode = LW_ATTACH_CLASSIC;
+	if (want != LW_ATTACH_CLASSIC) {
+		err = lw_umulti__probe();
+		if (err == -EPERM) {
+			lw_err("failed to load BPF programs: %s (BPF not permitted here: a seccomp "
+			       "filter, a container, or a security module forbids it)",
+			       strerror(EPERM));
+			return err;
+		}
+		if (!err) {
+			*mode = LW_ATTACH_MULTI;
+			return 0;
+		}
+		if (want == LW_ATTACH_MULTI) {
+			lw_err("attach = multi, but this kernel cannot create uprobe_multi links "
+			       "(Linux 6.6 or later): %s; set attach = classic or auto",
+			       strerror(-err));
+			return -ENOTSUP;
+		}
+		lw_warn("this kernel cannot create uprobe_multi links (Linux 6.6 or later): "
+			"attaching classic perf-event uprobes, which need CAP_SYS_ADMIN");
+	}
+	return need_caps(classic, 1, want == LW_ATTACH_CLASSIC ?
+			 "attach = classic: perf-event uprobes need it" :
+			 "this kernel has no uprobe_multi links (Linux 6.6 or later), and classic "
+			 "perf-event uprobes need it");
 }
 
 static int arm_timer(struct daemon *d)
@@ -203,6 +241,7 @@ static void reload(struct daemon *d)
 	c.max_sites = d->cfg.max_sites;
 	c.max_stacks = d->cfg.max_stacks;
 	c.stack_depth = d->cfg.stack_depth;
+	c.attach = d->cfg.attach;
 	c.history = d->cfg.history;
 	c.max_series = d->cfg.max_series;
 	d->cfg = c;
@@ -318,6 +357,8 @@ int main(int argc, char **argv)
 	};
 	struct daemon d = { .config_path = LW_CONFIG_DEFAULT_PATH, .epfd = -1,
 			    .timer.fd = -1, .sig.fd = -1 };
+	enum lw_attach_mode mode;
+	struct lw_config run_cfg;
 	bool check = false;
 	int opt, err = 0, ret = 1;
 
@@ -375,12 +416,15 @@ int main(int argc, char **argv)
 	if (load_config(&d, &d.cfg))
 		return 1;
 	lw_log_set_level(d.cfg.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
-	if (check_environment())
+	if (check_environment(d.cfg.attach, &mode))
 		return 1;
 
 	if (!check && setup(&d))
 		goto out;
-	d.engine = lw_engine__new(&d.cfg);
+	/* the engine gets the mode the kernel allows; d.cfg keeps what was asked, for reloads */
+	run_cfg = d.cfg;
+	run_cfg.attach = mode;
+	d.engine = lw_engine__new(&run_cfg);
 	if (!d.engine)
 		goto out;	/* the failing module logged why */
 	if (check) {

@@ -122,6 +122,7 @@ struct lw_map_fill {
 
 struct lw_status {
 	const char *version;
+	const char *attach_mode;		/* static string: "uprobe_multi" or "classic" */
 	double uptime_sec;
 	size_t nattached;
 	struct lw_attached_obj *attached;	/* owned by the snapshot */

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -10,17 +11,24 @@
 #include "prologue.h"
 #include "log.h"
 #include "tracer.h"
+#include "uprobe_multi.h"
 #include "leakwatch.skel.h"
 
 /* Keys per batch syscall: big enough to amortise the syscall, small enough to stay in cache. */
 #define BATCH 4096
+
+/* One attachment of the allocator probes: a libbpf perf-event link, or a uprobe_multi link fd. */
+struct probe_link {
+	struct bpf_link *link;	/* classic */
+	int fd;			/* uprobe_multi; -1 for classic */
+};
 
 struct lw_tracer {
 	struct leakwatch_bpf *skel;
 	struct ring_buffer *rb;
 	void (*ev_cb)(void *ctx, const struct lw_event *e);
 	void *ev_ctx;
-	struct bpf_link **links;
+	struct probe_link *links;
 	size_t nlinks, links_cap;
 	struct lw_attached_obj *objs;
 	size_t nobjs;
@@ -47,34 +55,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static struct bpf_program *func_prog(struct leakwatch_bpf *skel, enum lw_func fn)
-{
-	switch (fn) {
-	case LW_FN_MALLOC:
-		return skel->progs.lw_malloc;
-	case LW_FN_CALLOC:
-		return skel->progs.lw_calloc;
-	case LW_FN_REALLOC:
-		return skel->progs.lw_realloc;
-	case LW_FN_REALLOCARRAY:
-		return skel->progs.lw_reallocarray;
-	case LW_FN_POSIX_MEMALIGN:
-		return skel->progs.lw_posix_memalign;
-	case LW_FN_ALIGNED_ALLOC:
-		return skel->progs.lw_aligned_alloc;
-	case LW_FN_MEMALIGN:
-		return skel->progs.lw_memalign;
-	case LW_FN_VALLOC:
-		return skel->progs.lw_valloc;
-	case LW_FN_PVALLOC:
-		return skel->progs.lw_pvalloc;
-	case LW_FN_FREE:
-		return skel->progs.lw_free;
-	default:
-		return NULL;
-	}
-}
-
 static const struct {
 	const char *name;
 	enum lw_func fn;
@@ -91,6 +71,14 @@ static const struct {
 	{ "pvalloc", LW_FN_PVALLOC, true },
 	{ "free", LW_FN_FREE, false },
 };
+
+static void drop_link(struct probe_link *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	else
+		bpf_link__destroy(l->link);
+}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -129,6 +117,13 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_allocations);
 	bpf_map__set_max_entries(t->skel->maps.aggs, opts->max_sites);
 	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
+	if (opts->attach == LW_ATTACH_MULTI) {
+		/* the kernel takes a uprobe_multi link only for programs loaded for one */
+		bpf_program__set_expected_attach_type(
+			t->skel->progs.lw_alloc_entry, (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(
+			t->skel->progs.lw_alloc_ret, (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
+	}
 
 	err = leakwatch_bpf__load(t->skel);
 	if (err) {
@@ -174,8 +169,8 @@ void lw_tracer__free(struct lw_tracer *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+	while (t->nlinks)
+		drop_link(&t->links[--t->nlinks]);
 	free(t->links);
 	ring_buffer__free(t->rb);
 	leakwatch_bpf__destroy(t->skel);
@@ -193,11 +188,11 @@ bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino
 	return false;
 }
 
-static int keep_link(struct lw_tracer *t, struct bpf_link *l)
+static int keep_link(struct lw_tracer *t, struct probe_link l)
 {
 	if (t->nlinks == t->links_cap) {
 		size_t cap = t->links_cap ? t->links_cap * 2 : 32;
-		struct bpf_link **v = realloc(t->links, cap * sizeof(*v));
+		struct probe_link *v = realloc(t->links, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -208,22 +203,55 @@ static int keep_link(struct lw_tracer *t, struct bpf_link *l)
 	return 0;
 }
 
-static int attach_one(struct lw_tracer *t, struct bpf_program *prog, bool ret, const char *path,
-		      uint64_t off)
+/*
+ * The probes one program gets on one object, each offset with its cookie. In uprobe_multi mode
+ * they are one link, detached with one grace period; in classic mode one perf event each.
+ */
+struct probe_group {
+	struct bpf_program *prog;
+	bool ret;
+	unsigned int n;
+	uint64_t offs[LW_FN_MAX];
+	uint64_t cookies[LW_FN_MAX];
+};
+
+static int attach_group(struct lw_tracer *t, const struct probe_group *g, const char *path)
 {
-	struct bpf_link *l = bpf_program__attach_uprobe(prog, ret, -1, path, off);
+	struct probe_link l = { .fd = -1 };
 	int err;
 
-	if (!l)
-		return -errno;
-	err = keep_link(t, l);
-	if (err)
-		bpf_link__destroy(l);
-	return err;
+	if (t->opts.attach == LW_ATTACH_MULTI) {
+		struct lw_umulti_opts o = {
+			.path = path, .offsets = g->offs, .cookies = g->cookies, .cnt = g->n,
+			.kind = g->ret ? LW_UMULTI_RETURN : LW_UMULTI_ENTRY,
+		};
+
+		l.fd = lw_umulti__attach(bpf_program__fd(g->prog), &o);
+		if (l.fd < 0)
+			return l.fd;
+		err = keep_link(t, l);
+		if (err)
+			close(l.fd);
+		return err;
+	}
+	for (unsigned int i = 0; i < g->n; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = g->ret, .bpf_cookie = g->cookies[i]);
+
+		l.link = bpf_program__attach_uprobe_opts(g->prog, -1, path, g->offs[i], &uo);
+		if (!l.link)
+			return -errno;
+		err = keep_link(t, l);
+		if (err) {
+			bpf_link__destroy(l.link);
+			return err;
+		}
+	}
+	return 0;
 }
 
 int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino)
 {
+	struct probe_group groups[2], *entry = &groups[0], *ret = &groups[1];
 	uint64_t done[sizeof(libc_funcs) / sizeof(libc_funcs[0])];
 	struct lw_attached_obj *objs, *obj;
 	unsigned int ndone = 0, missing = 0, probes = 0;
@@ -236,6 +264,8 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 	elf = lw_elf__open(path);
 	if (!elf)
 		return -errno;
+	*entry = (struct probe_group){ .prog = t->skel->progs.lw_alloc_entry };
+	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
 	for (size_t i = 0; i < sizeof(libc_funcs) / sizeof(libc_funcs[0]); i++) {
 		struct lw_elf_sym sym;
 		bool alias = false;
@@ -261,14 +291,11 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 		if (libc_funcs[i].fn == LW_FN_FREE &&
 		    !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
 			off += lw_prologue_skip_null_check(code, sizeof(code));
-		err = attach_one(t, func_prog(t->skel, libc_funcs[i].fn), false, path, off);
-		if (!err && libc_funcs[i].ret)
-			err = attach_one(t, t->skel->progs.lw_alloc_ret, true, path,
-					 sym.file_offset);
-		if (err) {
-			lw_err("failed to attach uprobe to %s:%s: %s", path, libc_funcs[i].name,
-			       strerror(-err));
-			goto undo;
+		entry->cookies[entry->n] = libc_funcs[i].fn;
+		entry->offs[entry->n++] = off;
+		if (libc_funcs[i].ret) {
+			ret->cookies[ret->n] = libc_funcs[i].fn;
+			ret->offs[ret->n++] = sym.file_offset;
 		}
 		probes += libc_funcs[i].ret ? 2 : 1;
 	}
@@ -277,6 +304,17 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 	if (!probes) {
 		err = -ENOENT;
 		goto undo;
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		if (!groups[i].n)
+			continue;
+		err = attach_group(t, &groups[i], path);
+		if (err) {
+			lw_err("failed to attach %s %s to %s: %s",
+			       t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi link" : "uprobe",
+			       bpf_program__name(groups[i].prog), path, strerror(-err));
+			goto undo;
+		}
 	}
 	objs = realloc(t->objs, (t->nobjs + 1) * sizeof(*objs));
 	if (!objs) {
@@ -300,8 +338,13 @@ undo:
 	/* all or nothing: a half-probed libc would count frees without their allocations */
 	lw_elf__free(elf);
 	while (t->nlinks > first_link)
-		bpf_link__destroy(t->links[--t->nlinks]);
+		drop_link(&t->links[--t->nlinks]);
 	return err;
+}
+
+const char *lw_tracer__attach_mode(const struct lw_tracer *t)
+{
+	return t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi" : "classic";
 }
 
 const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n)

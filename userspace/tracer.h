@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "leakwatch_abi.h"
 #include "snapshot.h"
 
@@ -24,6 +25,7 @@ struct lw_tracer_opts {
 	uint32_t max_sites;
 	uint32_t max_stacks;
 	uint32_t stack_depth;
+	enum lw_attach_mode attach;	/* resolved: LW_ATTACH_MULTI or LW_ATTACH_CLASSIC */
 };
 
 struct lw_agg_entry {
@@ -49,6 +51,8 @@ bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino
  * no-op that returns 0.
  */
 int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino);
+/* "uprobe_multi" or "classic": how the allocator probes are attached. */
+const char *lw_tracer__attach_mode(const struct lw_tracer *t);
 /* The attached objects, for status (owned by t). */
 const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n);
 
