@@ -13,7 +13,7 @@ CFLAGS		?= -O2 -g
 WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CPPFLAGS	+= -Iinclude -Iuserspace -I$(OUT) -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"'
 # Recursive (=) on purpose: evaluated in recipes, after 'make deps' may have installed them.
-PKGS		= libbpf libelf libdw jansson zlib
+PKGS		= libbpf libelf libdw jansson zlib libsystemd
 LIBS		= $(shell pkg-config --libs $(PKGS)) -lm
 
 # clang's BPF target does not see the host's system include dirs; hand them over explicitly.

@@ -3,8 +3,11 @@
 # Installs the Debian packages leakwatch needs to build and test, only those that are missing.
 set -eu
 
+# systemd (systemd-analyze), systemd-container (systemd-nspawn), libcap2-bin (capsh), passwd
+# (useradd) and man-db serve the tests of the unit, the install and access control.
 PKGS="make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
-zlib1g-dev python3 python3-pytest procps"
+zlib1g-dev libsystemd-dev python3 python3-pytest procps systemd systemd-container libcap2-bin
+passwd man-db"
 
 missing=""
 for p in $PKGS; do
@@ -19,6 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# other package managers' runs may hold the lock for a while: wait for it rather than fail
+apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null

@@ -270,6 +270,9 @@ static void resolve_pending(struct lw_engine *e, double now)
 
 	if (budget < 0.05)
 		budget = 0.05;
+	/* a long interval is no licence to stall: the service watchdog counts on the loop */
+	if (budget > 5)
+		budget = 5;
 	for (i = 0; i < e->npending; i++) {
 		struct lw_site *s = lw_sitetab__find(e->sites, &e->pending[i]);
 

@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "evloop.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "uprobe_multi.h"
 
@@ -34,6 +35,7 @@ struct daemon {
 	struct lw_watch timer, sig, events;
 	struct lw_engine *engine;
 	struct lw_server *server;
+	struct lw_notify *notify;
 	bool stop;
 };
 
@@ -127,6 +129,14 @@ static int need_caps(const int *caps, size_t n, const char *why)
 	return 0;
 }
 
+/* /proc/PID/map_files reaches a mapped file that has since been deleted (an upgraded libc). */
+static void check_map_files_access(void)
+{
+	if (!have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+		lw_warn("no CAP_CHECKPOINT_RESTORE: libraries and programs deleted since processes "
+			"mapped them (an upgraded libc) are neither traced nor symbolized");
+}
+
 /*
  * The kernel features and privileges the tracer needs, each missing one named in one line, and
  * the attach mode they allow: uprobe_multi links where the kernel has them (unless the
@@ -148,6 +158,7 @@ static int check_environment(enum lw_attach_mode want, enum lw_attach_mode *mode
 		       "kernel built with CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
 		return -ENOTSUP;
 	}
+	check_map_files_access();
 	*mode = LW_ATTACH_CLASSIC;
 	if (want != LW_ATTACH_CLASSIC) {
 		err = lw_umulti__probe();
@@ -200,6 +211,20 @@ static struct daemon *daemon_of(struct lw_watch *w, size_t off)
 	return (struct daemon *)((char *)w - off);
 }
 
+/* One line for systemctl status: what is traced, and how the last drain went. */
+static void report_status(struct daemon *d)
+{
+	const struct lw_snapshot *snap = lw_engine__snapshot(d->engine);
+	const struct lw_status *st = &snap->status;
+	char line[256];
+
+	snprintf(line, sizeof(line), "tracing %zu libc object%s (%s), %llu processes, %zu sites; "
+		 "last drain %.0f ms", st->nattached, st->nattached == 1 ? "" : "s",
+		 st->attach_mode, (unsigned long long)st->tracked_processes, snap->nsites,
+		 st->last_drain_duration_sec * 1e3);
+	lw_notify__status(d->notify, line);
+}
+
 static void on_timer(struct lw_watch *w, uint32_t events)
 {
 	struct daemon *d = daemon_of(w, offsetof(struct daemon, timer));
@@ -208,6 +233,7 @@ static void on_timer(struct lw_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	lw_engine__drain(d->engine);
+	report_status(d);
 }
 
 static void report_change(void *ctx, const char *key, const char *old_val, const char *new_val,
@@ -224,8 +250,10 @@ static void reload(struct daemon *d)
 {
 	struct lw_config c;
 
+	lw_notify__reloading(d->notify);
 	if (load_config(d, &c)) {
 		lw_warn("reload failed: keeping the running configuration");
+		lw_notify__ready(d->notify, "reload failed: running with the previous configuration");
 		return;
 	}
 	lw_config__diff(&d->cfg, &c, report_change, NULL);
@@ -247,6 +275,8 @@ static void reload(struct daemon *d)
 	d->cfg = c;
 	arm_timer(d);
 	lw_info("configuration reloaded");
+	report_status(d);
+	lw_notify__ready(d->notify, NULL);
 }
 
 static void on_signal(struct lw_watch *w, uint32_t events)
@@ -317,9 +347,14 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	lw_info("tracing; control socket %s, drain every %gs", d->cfg.socket, d->cfg.interval);
+	/* probes attached, socket listening: clients may come */
+	report_status(d);
+	lw_notify__ready(d->notify, NULL);
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]), 1000);
+		int wd_ms = lw_notify__tick(d->notify, mono_now());
+		int n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]),
+				   wd_ms >= 0 && wd_ms < 1000 ? wd_ms : 1000);
 
 		if (n < 0 && errno != EINTR) {
 			lw_err("failed to wait for events: %s", strerror(errno));
@@ -334,6 +369,7 @@ static int run(struct daemon *d)
 		lw_server__tick(d->server, mono_now());
 	}
 	lw_info("stopping");
+	lw_notify__stopping(d->notify);
 	return 0;
 }
 
@@ -419,6 +455,11 @@ int main(int argc, char **argv)
 	if (check_environment(d.cfg.attach, &mode))
 		return 1;
 
+	d.notify = lw_notify__new();
+	if (!d.notify) {
+		lw_err("out of memory");
+		return 1;
+	}
 	if (!check && setup(&d))
 		goto out;
 	/* the engine gets the mode the kernel allows; d.cfg keeps what was asked, for reloads */
@@ -435,6 +476,7 @@ int main(int argc, char **argv)
 out:
 	lw_server__free(d.server);
 	lw_engine__free(d.engine);
+	lw_notify__free(d.notify);
 	if (d.timer.fd >= 0)
 		close(d.timer.fd);
 	if (d.sig.fd >= 0)
