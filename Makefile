@@ -116,10 +116,23 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 SYSCONFDIR	?= /etc
+# systemd reads units from $(PREFIX)/lib/systemd/system for PREFIX /usr and /usr/local alike.
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+MANDIR		?= $(PREFIX)/share/man
+# The unit runs the installed daemon, with the installed config when that is not the default.
+UNIT_EXEC	:= $(PREFIX)/sbin/leakwatchd$(if $(filter-out /etc,$(SYSCONFDIR)), --config $(SYSCONFDIR)/leakwatch/leakwatchd.conf)
 
 install: all
 	install -D -m 0755 $(OUT)/leakwatchd $(DESTDIR)$(PREFIX)/sbin/leakwatchd
 	install -D -m 0755 $(OUT)/leakwatch $(DESTDIR)$(PREFIX)/bin/leakwatch
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=.*|ExecStart=$(UNIT_EXEC)|' systemd/leakwatchd.service \
+		> $(DESTDIR)$(UNITDIR)/leakwatchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/leakwatchd.service
+	install -D -m 0644 systemd/leakwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/leakwatch.conf
+	install -D -m 0644 userspace/man/leakwatchd.8 $(DESTDIR)$(MANDIR)/man8/leakwatchd.8
+	install -D -m 0644 userspace/man/leakwatch.1 $(DESTDIR)$(MANDIR)/man1/leakwatch.1
 	# an edited config is never overwritten
 	[ -e $(DESTDIR)$(SYSCONFDIR)/leakwatch/leakwatchd.conf ] || \
 		install -D -m 0644 systemd/leakwatchd.conf $(DESTDIR)$(SYSCONFDIR)/leakwatch/leakwatchd.conf
