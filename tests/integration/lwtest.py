@@ -8,6 +8,7 @@ program's CLOCK_MONOTONIC time "t" (the clock of time.monotonic()).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -72,11 +73,12 @@ class Daemon:
         self.log_path = self.workdir / "leakwatchd.stderr"
         self.extra_args = list(extra_args)
         self.interval = INTERVAL     # None: the config file's (or built-in) interval
+        self.wrapper = []            # a command that runs the daemon (setpriv ...)
         self.proc = None
 
     def start(self, timeout=20.0):
         interval = ["--interval", str(self.interval)] if self.interval else []
-        argv = [str(DAEMON_BIN), "--socket", str(self.socket), *interval,
+        argv = [*self.wrapper, str(DAEMON_BIN), "--socket", str(self.socket), *interval,
                 "--metrics-addr", "off", *self.extra_args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -344,3 +346,21 @@ def alloc_map_entries(status):
     raise AssertionError(
         f"status 'maps' shows no entry count for the live-allocation map: {maps!r} (expected "
         f"e.g. [{{\"name\": \"allocs\", \"entries\": N, \"max_entries\": M}}])")
+
+
+def unit_caps():
+    """The capabilities of the unit's CapabilityBoundingSet, lower case without "cap_"
+    (as setpriv spells them)."""
+    text = (REPO / "systemd" / "leakwatchd.service").read_text()
+    m = re.search(r"^CapabilityBoundingSet=(.+)$", text, re.M)
+    assert m, "the unit has no CapabilityBoundingSet"
+    return {c.lower().removeprefix("cap_") for c in m[1].split()}
+
+
+def proc_caps(status_text, field="CapEff"):
+    """The capabilities of a /proc/PID/status text, named as unit_caps() names them."""
+    mask = re.search(rf"^{field}:\s+([0-9a-f]+)$", status_text, re.M)[1]
+    out = subprocess.run(["capsh", f"--decode={mask}"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    names = out.split("=", 1)[1] if "=" in out else ""
+    return {c.removeprefix("cap_") for c in names.split(",") if c}
