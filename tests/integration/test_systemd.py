@@ -228,3 +228,46 @@ def test_watchdog_restarts_a_stalled_daemon(container):
         c.run("systemctl", "stop", UNIT, timeout=120, check=False)
         c.run("rm", "-rf", dropin, check=False)
         c.run("systemctl", "daemon-reload", check=False)
+
+
+def test_classic_mode_dropin(container):
+    """The drop-in leakwatchd(8) and the README give for kernels without uprobe_multi: classic
+    uprobes run under the unit once it grants CAP_SYS_ADMIN and perf_event_open, and without it
+    the daemon names the missing capability and the start fails."""
+    c = container
+    dropin = Path("/run/systemd/system") / f"{UNIT}.d"
+    exec_start = c.show("ExecStart")["ExecStart"]
+    binary = re.search(r"path=(\S+)", exec_start)[1]
+    argv = re.search(r"argv\[\]=([^;]+);", exec_start)[1].strip()
+    classic = f"[Service]\\nExecStart=\\nExecStart={argv} -C attach=classic\\n"
+    grant = "CapabilityBoundingSet=CAP_SYS_ADMIN\\nSystemCallFilter=perf_event_open\\n"
+    assert binary in argv
+    c.run("mkdir", "-p", dropin)
+    try:
+        c.run("sh", "-c", f"printf '{classic}' > {dropin}/classic.conf")
+        c.run("systemctl", "daemon-reload")
+        res = c.run("systemctl", "start", UNIT, timeout=120, check=False)
+        assert res.returncode != 0, "classic mode started without CAP_SYS_ADMIN"
+        assert "missing capability CAP_SYS_ADMIN" in c.journal()
+        # Restart=on-failure tries again, but gives up: no restart loop on a permanent error
+        def gave_up():
+            state = c.show("ActiveState", "SubState", "NRestarts")
+            assert state["ActiveState"] == "failed", state
+            return "Start request repeated too quickly" in c.run(
+                "journalctl", "--no-pager", "-u", UNIT, check=False).stdout
+
+        wait_until(gave_up, timeout=60, what="the start limit")
+
+        c.run("systemctl", "reset-failed", UNIT)
+        c.run("sh", "-c", f"printf '{classic}{grant}' > {dropin}/classic.conf")
+        c.run("systemctl", "daemon-reload")
+        c.run("systemctl", "start", UNIT, timeout=120)
+        assert "(classic)" in c.show("StatusText")["StatusText"]
+        assert client(c, "status")["attach_mode"] == "classic"
+        c.run("systemctl", "stop", UNIT, timeout=120)
+        assert c.show("Result")["Result"] == "success"
+    finally:
+        c.run("systemctl", "stop", UNIT, timeout=120, check=False)
+        c.run("rm", "-rf", dropin, check=False)
+        c.run("systemctl", "daemon-reload", check=False)
+        c.run("systemctl", "reset-failed", UNIT, check=False)
