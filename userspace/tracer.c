@@ -251,7 +251,7 @@ static int attach_group(struct lw_tracer *t, const struct probe_group *g, const 
 
 int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino)
 {
-	struct probe_group groups[2], *entry = &groups[0], *ret = &groups[1];
+	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
 	uint64_t done[sizeof(libc_funcs) / sizeof(libc_funcs[0])];
 	struct lw_attached_obj *objs, *obj;
 	unsigned int ndone = 0, missing = 0, probes = 0;
@@ -305,6 +305,10 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 		err = -ENOENT;
 		goto undo;
 	}
+	/*
+	 * Returns first: a return without its entry is ignored, while an entry whose return is
+	 * never seen leaves the thread's nesting depth up, and its next calls look nested.
+	 */
 	for (unsigned int i = 0; i < 2; i++) {
 		if (!groups[i].n)
 			continue;
