@@ -101,6 +101,7 @@ json_t *lw_site__to_json(const struct lw_site_snap *s)
 		s->oldest_alloc_age_sec >= 0 ? json_num(s->oldest_alloc_age_sec) : json_null()) &&
 	    add(o, "retained_share",
 		s->retained_share >= 0 ? json_num(s->retained_share) : json_null()) &&
+	    add(o, "reason", lw_json_string(s->reason)) &&
 	    add(o, "allocs", json_u64(s->allocs)) &&
 	    add(o, "alloc_bytes", json_u64(s->alloc_bytes)) &&
 	    add(o, "frees", json_u64(s->frees)) &&

@@ -284,8 +284,8 @@ static void resolve_pending(struct lw_engine *e, double now)
 }
 
 /*
- * A cohort boundary moves every period, the two in turn, so the older one is always between one
- * and two periods old: old enough that a queue or a cache has turned over and churn has died,
+ * A cohort boundary moves every period, the three in turn, so the two older ones are always at
+ * least a period old: old enough that churn has died and a queue or a cache has turned over,
  * young enough to be measured inside the trend window.
  */
 static double cohort_period(const struct lw_engine *e)
@@ -308,29 +308,44 @@ static void move_cohort(struct lw_engine *e, double now)
 	e->last_cohort = now;
 }
 
-/* The age evidence of a site: its oldest cohort that is at least a period old. */
+/* Bytes of the blocks live at cohort i's boundary that still live. */
+static int64_t cohort_survivors(const struct lw_site *s, int i)
+{
+	int64_t died = (int64_t)(s->val.cohort_free_bytes[i] - s->cohort[i].free_bytes);
+
+	return s->cohort[i].live_bytes > died ? s->cohort[i].live_bytes - died : 0;
+}
+
+/*
+ * The age evidence of a site: its two oldest cohorts, both at least a period old. What survives
+ * of the younger one and not of the older was born between them and has outlived the period.
+ */
 static void site_age(const struct lw_engine *e, const struct lw_site *s, double now,
 		     struct lw_trend_age *age)
 {
-	int m = -1;
+	int old = -1, mid = -1;
+	int64_t kept;
 
 	memset(age, 0, sizeof(*age));
-	for (int i = 0; i < LW_COHORTS; i++)
-		if (e->cohort_t[i] && s->cohort[i].set &&
-		    now - e->cohort_t[i] >= 0.99 * cohort_period(e) &&
-		    (m < 0 || e->cohort_t[i] < e->cohort_t[m]))
-			m = i;
-	if (m < 0)
+	for (int i = 0; i < LW_COHORTS; i++) {
+		if (!e->cohort_t[i] || !s->cohort[i].set ||
+		    now - e->cohort_t[i] < 0.99 * cohort_period(e))
+			continue;
+		if (old < 0 || e->cohort_t[i] < e->cohort_t[old]) {
+			mid = old;
+			old = i;
+		} else if (mid < 0 || e->cohort_t[i] < e->cohort_t[mid]) {
+			mid = i;
+		}
+	}
+	/* both older than the site: it has no blocks of that age yet, no evidence either way */
+	if (old < 0 || mid < 0 || s->cohort[mid].predates)
 		return;
+	kept = cohort_survivors(s, mid) - cohort_survivors(s, old);
 	age->valid = true;
-	age->boundary_t = e->cohort_t[m];
-	age->cohort_bytes = s->cohort[m].live_bytes;
-	age->retained_bytes = s->cohort[m].live_bytes -
-			      (int64_t)(s->val.cohort_free_bytes[m] - s->cohort[m].free_bytes);
-	if (age->retained_bytes < 0)
-		age->retained_bytes = 0;
-	if (age->retained_bytes > age->cohort_bytes)
-		age->retained_bytes = age->cohort_bytes;
+	age->from_t = e->cohort_t[old];
+	age->to_t = e->cohort_t[mid];
+	age->retained_bytes = kept > 0 ? kept : 0;
 }
 
 static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct lw_agg_val *v,
@@ -342,6 +357,7 @@ static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct
 			s->cohort[i].live_bytes = 0;
 			s->cohort[i].free_bytes = v->cohort_free_bytes[i];
 			s->cohort[i].set = e->cohort_t[i] != 0;
+			s->cohort[i].predates = true;
 		}
 	if (e->cohort_moved >= 0) {
 		int i = e->cohort_moved;
@@ -349,6 +365,7 @@ static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct
 		s->cohort[i].live_bytes = v->live_bytes > 0 ? v->live_bytes : 0;
 		s->cohort[i].free_bytes = v->cohort_free_bytes[i];
 		s->cohort[i].set = true;
+		s->cohort[i].predates = false;
 	}
 }
 
@@ -710,6 +727,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o->verdict = s->res.verdict;
 	o->confidence = s->res.confidence;
 	o->retained_share = s->res.retained_share;
+	o->reason = lw_trend__explain(s->res.reason);
 	o->exited = s->proc->exited;
 	o->oldest_alloc_age_sec = -1;
 	if (s->oldest_birth_ns && s->val.live_allocs > 0 && c->now_boot > s->oldest_birth_ns)

@@ -77,7 +77,8 @@ struct lw_site_snap {
 	enum lw_verdict verdict;
 	double confidence;		/* 0..1 */
 	double oldest_alloc_age_sec;	/* < 0 when unknown */
-	double retained_share;		/* growth still live past the age boundary; < 0 unknown */
+	double retained_share;		/* growth still live past the age boundaries; < 0 unknown */
+	const char *reason;		/* static: why the trend engine judged it so */
 	bool exited;			/* the process has gone; kept for the record */
 };
 
