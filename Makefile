@@ -127,4 +127,40 @@ install: all
 clean:
 	rm -rf $(OUT)
 
+# --- scenario suite (tests/scenarios, issue 3) -------------------------------------------------
+# Programs with known allocation behaviour that print their own ground truth; tests/scenarios/run.py
+# runs them all against a daemon and scores its verdicts. Built -O2 with and without frame
+# pointers, like tests/progs; C++ scenarios (*.cc) with g++.
+SCEN_SRCS	:= $(wildcard tests/scenarios/*.c tests/scenarios/*.cc)
+SCEN_NAMES	:= $(basename $(notdir $(SCEN_SRCS)))
+SCEN_BINS	:= $(foreach n,$(SCEN_NAMES),$(OUT)/scenarios/$(n)-fp $(OUT)/scenarios/$(n)-nofp)
+SCEN_FLAGS	:= -O2 -g -pthread -Wall -Wextra -Werror -Wno-unused-parameter
+
+$(OUT)/scenarios/%-fp: tests/scenarios/%.c tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CC) $(SCEN_FLAGS) -fno-omit-frame-pointer $< -o $@
+
+$(OUT)/scenarios/%-nofp: tests/scenarios/%.c tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CC) $(SCEN_FLAGS) -fomit-frame-pointer $< -o $@
+
+$(OUT)/scenarios/%-fp: tests/scenarios/%.cc tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CXX) $(SCEN_FLAGS) -fno-omit-frame-pointer $< -o $@
+
+$(OUT)/scenarios/%-nofp: tests/scenarios/%.cc tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CXX) $(SCEN_FLAGS) -fomit-frame-pointer $< -o $@
+
+$(OUT)/scenarios:
+	mkdir -p $@
+
+.PHONY: scenarios scenario-bins
+scenario-bins: $(SCEN_BINS)
+# make test builds test-progs; the root tier runs the suite (tests/integration/test_scenarios.py)
+test-progs: scenario-bins
+
+# Builds the daemon and the scenarios, runs the suite at --interval 1 (a few minutes).
+scenarios: all scenario-bins
+	tests/scenarios/run.py
+
+FORMAT_SRCS	+= $(wildcard tests/scenarios/*.c tests/scenarios/*.cc tests/scenarios/*.h)
+# --- end of scenario suite ------------------------------------------------------------------------
+
 -include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/deps/*.d)

@@ -3,7 +3,7 @@
 # Installs the Debian packages leakwatch needs to build and test, only those that are missing.
 set -eu
 
-PKGS="make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
+PKGS="make gcc g++ clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
 zlib1g-dev python3 python3-pytest procps"
 
 missing=""
