@@ -34,6 +34,8 @@ struct lw_engine {
 	unsigned int gen;
 	uint64_t drains;
 	double last_drain_wall, last_drain_dur;
+	uint64_t drain_hist[LW_DRAIN_BUCKETS];
+	double drain_sum;
 	double last_sweep;
 	uint64_t sweep_gen;
 	uint64_t naggs, nallocs, nstacks;
@@ -676,6 +678,8 @@ int lw_engine__drain(struct lw_engine *e)
 
 	e->drains++;
 	e->last_drain_dur = mono_now() - t0;
+	e->drain_hist[lw_drain_bucket(e->last_drain_dur)]++;
+	e->drain_sum += e->last_drain_dur;
 	snap = build_snapshot(e);
 	if (snap) {
 		lw_snapshot__put(e->snap);
@@ -794,6 +798,8 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 	st->last_drain_unix = e->last_drain_wall;
 	st->last_drain_duration_sec = e->last_drain_dur;
 	st->drains = e->drains;
+	memcpy(st->drain_hist, e->drain_hist, sizeof(st->drain_hist));
+	st->drain_sum_sec = e->drain_sum;
 	st->interval_sec = e->cfg.interval;
 	return snap;
 }

@@ -114,6 +114,16 @@ struct lw_attached_obj {
 	unsigned int nmissing;	/* allocator functions the object lacks */
 };
 
+/*
+ * Drain durations as a histogram (Prometheus buckets): the upper bounds, in seconds, of every
+ * bucket but the last, which has none (+Inf).
+ */
+#define LW_DRAIN_BUCKETS 12
+extern const double lw_drain_bucket_le[LW_DRAIN_BUCKETS - 1];
+
+/* The bucket a drain of sec seconds falls in. */
+unsigned int lw_drain_bucket(double sec);
+
 struct lw_map_fill {
 	const char *name;
 	uint64_t used;
@@ -133,6 +143,8 @@ struct lw_status {
 	double last_drain_unix;		/* wall-clock time of the last drain, 0 before the first */
 	double last_drain_duration_sec;
 	uint64_t drains;
+	uint64_t drain_hist[LW_DRAIN_BUCKETS];	/* drains per bucket since start, not cumulative */
+	double drain_sum_sec;			/* total time spent draining */
 	double interval_sec;
 };
 
