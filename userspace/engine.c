@@ -704,6 +704,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o = &c->snap->sites[c->i++];
 	o->proc = lw_procinfo__get(s->proc->info);
 	o->stack = lw_stackinfo__get(s->stack);
+	o->stack_id = s->key.stack_id;
 	o->allocator = "libc";
 	o->live_bytes = s->val.live_bytes;
 	o->live_allocs = s->val.live_allocs;

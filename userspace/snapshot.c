@@ -30,6 +30,7 @@ void lw_stackinfo__put(struct lw_stackinfo *si)
 		free((char *)si->frames[i].symbol);
 		free((char *)si->frames[i].module);
 		free((char *)si->frames[i].file);
+		free((char *)si->frames[i].build_id);
 	}
 	free(si);
 }

@@ -29,6 +29,9 @@ struct lw_frame {
 	const char *file;	/* source file, from debug info */
 	int line;		/* source line, 0 when unknown */
 	enum lw_frame_kind kind;
+	/* the mapping that holds addr, for profiles; all 0 when addr is in none */
+	uint64_t map_start, map_limit, map_offset;
+	const char *build_id;	/* the module's GNU build id, lowercase hex */
 };
 
 /* A resolved call stack, innermost first. Owns its strings. Immutable once built. */
@@ -67,6 +70,7 @@ const char *lw_verdict_name(enum lw_verdict v);
 struct lw_site_snap {
 	struct lw_procinfo *proc;	/* reference held by the snapshot */
 	struct lw_stackinfo *stack;	/* reference held by the snapshot; NULL if frames lost */
+	uint64_t stack_id;		/* the kernel's id of the stack: unique within a process */
 	const char *allocator;		/* static string: "libc" */
 	int64_t live_bytes;
 	int64_t live_allocs;
