@@ -278,7 +278,12 @@ static uint64_t mapping_id(struct builder *bd, const struct lw_procinfo *p,
 	m->file_offset = f->map_offset;
 	m->filename = str_id(bd, f->module);
 	m->build_id = str_id(bd, f->build_id);
-	/* cleared by the first location of it that lacks a function */
+	/*
+	 * "Symbolized already": the daemon resolved every frame it could, with the mapped file
+	 * itself and its build-id debug file. Told otherwise, pprof symbolizes again: from a URL,
+	 * by POSTing addresses to /debug/pprof/symbol (and fails when that is not served); from a
+	 * file, with whatever binary sits at that path on the viewer's machine.
+	 */
 	m->has_functions = true;
 	*slot = m->id;
 	return m->id;
@@ -376,7 +381,6 @@ static uint64_t native_location(struct builder *bd, const struct lw_procinfo *p,
 	if (mid) {
 		Perftools__Profiles__Mapping *m = &bd->maps[mid - 1];
 
-		m->has_functions = m->has_functions && fid;
 		m->has_filenames = m->has_filenames || (fid && f->file);
 		m->has_line_numbers = m->has_line_numbers || (fid && f->line > 0);
 	}
