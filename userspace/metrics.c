@@ -50,13 +50,12 @@ static size_t utf8_seq(const unsigned char *p, size_t left)
 	return n;
 }
 
-/* A label value between quotes: at most max bytes of s (which may lack a NUL within them). */
-static void label_value(struct lw_buf *b, const char *s, size_t max)
+/* At most max bytes of s (which may lack a NUL within them), escaped for a label value. */
+static void escaped(struct lw_buf *b, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len = s ? strnlen(s, max) : 0, i = 0, n;
 
-	lw_buf__append(b, "\"", 1);
 	while (i < len) {
 		switch (p[i]) {
 		case '\\':
@@ -79,6 +78,13 @@ static void label_value(struct lw_buf *b, const char *s, size_t max)
 			lw_buf__append(b, "?", 1);
 		i += n ? n : 1;
 	}
+}
+
+/* A label value between quotes. */
+static void label_value(struct lw_buf *b, const char *s, size_t max)
+{
+	lw_buf__append(b, "\"", 1);
+	escaped(b, s, max);
 	lw_buf__append(b, "\"", 1);
 }
 
@@ -457,15 +463,10 @@ static void frame_label(struct lw_buf *b, const struct lw_site_snap *s)
 	} else if (f->symbol) {
 		label_value(b, f->symbol, (size_t)-1);
 	} else if (f->module && f->map_limit > f->map_start) {
-		struct lw_buf t = { 0 };
-
-		lw_buf__printf(&t, "%s+0x%" PRIx64, base_name(f->module),
-			       f->addr - f->map_start + f->map_offset);
-		if (t.failed)
-			b->failed = true;
-		else
-			label_value(b, t.data, (size_t)-1);
-		lw_buf__free(&t);
+		/* the file and the offset in it: the same in every process, unlike the address */
+		lw_buf__append(b, "\"", 1);
+		escaped(b, base_name(f->module), (size_t)-1);
+		lw_buf__printf(b, "+0x%" PRIx64 "\"", f->addr - f->map_start + f->map_offset);
 	} else {
 		snprintf(tmp, sizeof(tmp), "0x%" PRIx64, f->addr);
 		label_value(b, tmp, (size_t)-1);

@@ -4,6 +4,10 @@
  * table from its content to its index), and samples refer to them by id. protobuf-c packs the
  * structures; zlib gzips the bytes. An allocation failure is sticky (b->oom) and checked once,
  * before packing.
+ *
+ * Strings are borrowed, not copied: from the snapshot (immutable, and held by the caller while
+ * this runs), from static text, or from the builder's own buffers, which never move. A profile
+ * of a whole machine then costs a few allocations, not one per string.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,7 +40,7 @@ struct tuptab {
 };
 
 struct strtab {
-	char **v;		/* owned copies; v[0] = "" */
+	char **v;		/* borrowed; v[0] = "" */
 	size_t n, cap;
 	uint32_t *slot;		/* index + 1, 0: empty */
 	size_t mask;
@@ -53,6 +57,7 @@ struct smp {
 	int64_t value[NVALUES];
 	Perftools__Profiles__Label label[NLABELS];
 	Perftools__Profiles__Label *labelp[NLABELS];
+	char comm[sizeof(((struct lw_procinfo *)0)->comm) + 1];
 };
 
 struct builder {
@@ -65,8 +70,11 @@ struct builder {
 	size_t nmaps, maps_cap;
 	struct loc *locs;
 	size_t nlocs, locs_cap;
-	struct smp *samples;
+	struct smp *samples;	/* allocated once: strings in it may be borrowed */
 	size_t nsamples;
+	uint64_t *loc_ids;	/* every sample's stack, one after the other */
+	size_t nloc_ids;
+	char comment[128];
 };
 
 static uint64_t mix64(uint64_t h)
@@ -180,7 +188,10 @@ static bool strtab_grow(struct strtab *t)
 	return true;
 }
 
-/* The string table index of s (NULL is ""). 0 on allocation failure, which sets b->oom. */
+/*
+ * The string table index of s (NULL is ""), which must outlive the builder. 0 on allocation
+ * failure, which sets b->oom.
+ */
 static int64_t str_id(struct builder *bd, const char *s)
 {
 	struct strtab *t = &bd->strs;
@@ -200,11 +211,7 @@ static int64_t str_id(struct builder *bd, const char *s)
 			return t->slot[i] - 1;
 		i = (i + 1) & t->mask;
 	}
-	t->v[t->n] = strdup(s);
-	if (!t->v[t->n]) {
-		bd->oom = true;
-		return 0;
-	}
+	t->v[t->n] = (char *)s;	/* protobuf-c's type; it only reads */
 	t->slot[i] = ++t->n;
 	return t->n - 1;
 }
@@ -399,18 +406,20 @@ static int64_t clamp_u(uint64_t v)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
+static unsigned int stack_len(const struct lw_site_snap *s)
+{
+	unsigned int n = s->stack ? s->stack->nframes : 0;
+
+	return n ? n : 1;	/* no stack: one placeholder frame */
+}
+
 static void add_sample(struct builder *bd, struct smp *sm, const struct lw_site_snap *s)
 {
 	unsigned int nframes = s->stack ? s->stack->nframes : 0;
-	char comm[sizeof(s->proc->comm) + 1];
-	uint64_t *ids;
+	uint64_t *ids = bd->loc_ids + bd->nloc_ids;
 
 	perftools__profiles__sample__init(&sm->pb);
-	ids = calloc(nframes ? nframes : 1, sizeof(*ids));
-	if (!ids) {
-		bd->oom = true;
-		return;
-	}
+	bd->nloc_ids += stack_len(s);
 	sm->pb.location_id = ids;
 	sm->pb.n_location_id = nframes ? nframes : 1;
 	if (!nframes)
@@ -431,7 +440,7 @@ static void add_sample(struct builder *bd, struct smp *sm, const struct lw_site_
 	sm->pb.n_value = NVALUES;
 
 	/* the kernel's comm fills all 16 bytes at most; never trust it to be terminated */
-	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(s->proc->comm), s->proc->comm);
+	snprintf(sm->comm, sizeof(sm->comm), "%.*s", (int)sizeof(s->proc->comm), s->proc->comm);
 	for (int i = 0; i < NLABELS; i++) {
 		perftools__profiles__label__init(&sm->label[i]);
 		sm->labelp[i] = &sm->label[i];
@@ -439,7 +448,7 @@ static void add_sample(struct builder *bd, struct smp *sm, const struct lw_site_
 	sm->label[L_PID].key = str_id(bd, "pid");
 	sm->label[L_PID].num = s->proc->pid;
 	sm->label[L_COMM].key = str_id(bd, "comm");
-	sm->label[L_COMM].str = str_id(bd, comm);
+	sm->label[L_COMM].str = str_id(bd, sm->comm);
 	sm->label[L_ALLOCATOR].key = str_id(bd, "allocator");
 	sm->label[L_ALLOCATOR].str = str_id(bd, s->allocator);
 	sm->pb.label = sm->labelp;
@@ -506,8 +515,6 @@ static int gzip_bytes(const uint8_t *in, size_t inlen, uint8_t **out, size_t *ou
 
 static void builder_free(struct builder *bd)
 {
-	for (size_t i = 0; i < bd->strs.n; i++)
-		free(bd->strs.v[i]);
 	free(bd->strs.v);
 	free(bd->strs.slot);
 	tuptab_free(&bd->func_ix);
@@ -516,9 +523,8 @@ static void builder_free(struct builder *bd)
 	free(bd->funcs);
 	free(bd->maps);
 	free(bd->locs);
-	for (size_t i = 0; bd->samples && i < bd->nsamples; i++)
-		free(bd->samples[i].pb.location_id);
 	free(bd->samples);
+	free(bd->loc_ids);
 }
 
 /* Pointer arrays for protobuf-c, over the vectors, now that they no longer move. */
@@ -538,7 +544,6 @@ static int pack(struct builder *bd, const struct lw_snapshot *snap, const struct
 	Perftools__Profiles__Location **lp = NULL;
 	Perftools__Profiles__Function **fp = NULL;
 	uint8_t *raw = NULL;
-	char comment[128];
 	int64_t comment_id;
 	size_t rawlen;
 	int err = -ENOMEM;
@@ -553,12 +558,12 @@ static int pack(struct builder *bd, const struct lw_snapshot *snap, const struct
 	period.type = str_id(bd, "space");
 	period.unit = str_id(bd, "bytes");
 	if (o->pid)
-		snprintf(comment, sizeof(comment), "leakwatch %s: live heap of pid %d", LW_VERSION,
-			 (int)o->pid);
+		snprintf(bd->comment, sizeof(bd->comment), "leakwatch %s: live heap of pid %d",
+			 LW_VERSION, (int)o->pid);
 	else
-		snprintf(comment, sizeof(comment), "leakwatch %s: live heap of every traced process",
-			 LW_VERSION);
-	comment_id = str_id(bd, comment);
+		snprintf(bd->comment, sizeof(bd->comment),
+			 "leakwatch %s: live heap of every traced process", LW_VERSION);
+	comment_id = str_id(bd, bd->comment);
 	p.default_sample_type = str_id(bd, "inuse_space");
 	if (bd->oom)
 		return -ENOMEM;
@@ -621,7 +626,7 @@ int lw_pprof__encode(const struct lw_snapshot *snap, const struct lw_pprof_opts 
 {
 	struct builder bd = { 0 };
 	bool running = false;
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, nids = 0;
 	int err;
 
 	for (size_t i = 0; opts->pid && i < snap->nsites; i++) {
@@ -630,20 +635,25 @@ int lw_pprof__encode(const struct lw_snapshot *snap, const struct lw_pprof_opts 
 		if (visible(opts, s) && s->proc->pid == opts->pid && !s->exited)
 			running = true;
 	}
-	for (size_t i = 0; i < snap->nsites; i++)
-		n += selected(opts, &snap->sites[i], running);
+	for (size_t i = 0; i < snap->nsites; i++) {
+		if (selected(opts, &snap->sites[i], running)) {
+			n++;
+			nids += stack_len(&snap->sites[i]);
+		}
+	}
 
 	/* index 0 of the string table is the empty string, by the format's rule */
 	str_id(&bd, "");
 	bd.samples = calloc(n ? n : 1, sizeof(*bd.samples));
-	if (!bd.samples)
+	bd.loc_ids = calloc(nids ? nids : 1, sizeof(*bd.loc_ids));
+	if (!bd.samples || !bd.loc_ids)
 		bd.oom = true;
 	for (size_t i = 0; i < snap->nsites && !bd.oom; i++) {
 		if (!selected(opts, &snap->sites[i], running))
 			continue;
-		bd.nsamples = k + 1;
 		add_sample(&bd, &bd.samples[k++], &snap->sites[i]);
 	}
+	bd.nsamples = k;
 	err = bd.oom ? -ENOMEM : pack(&bd, snap, opts, out, len);
 	builder_free(&bd);
 	return err ? err : (int)k;
