@@ -111,6 +111,7 @@ test-progs: $(PROG_BINS) $(BENCH_BINS)
 bench: all $(BENCH_BINS) $(PROG_BINS)
 	tests/bench/run.sh
 	tests/bench/sites.sh
+	tests/bench/scrape.sh
 
 # The README's start command: installs what is missing, builds, runs the daemon with defaults.
 run: deps

@@ -19,7 +19,7 @@ import urllib.request
 
 import pytest
 
-from lwtest import DAEMON_BIN, free_port, requires_root, wait_until, within
+from lwtest import BUILD, DAEMON_BIN, free_port, requires_root, wait_until, within
 
 pytestmark = requires_root
 
@@ -108,6 +108,40 @@ def test_metrics_port_in_use(tmp_path):
     errors = [l for l in res.stderr.splitlines() if ": error: " in l]
     assert res.returncode == 1 and len(errors) == 1, res.stderr
     assert f"metrics address 127.0.0.1:{port}" in errors[0] and "in use" in errors[0], errors
+
+
+def test_scrapes_under_load(daemon):
+    """Scrapes back to back while two processes malloc and free as fast as they can: every
+    answer is whole and valid, and the drains go on. How long the drains take, with and without
+    scrapes, is tests/bench/scrape.sh's to measure; here it is only printed."""
+    bench = BUILD / "bench" / "malloc_bench"
+    if not bench.exists():
+        pytest.fail(f"{bench} is missing: build it with 'make test-progs'", pytrace=False)
+    loaders = [subprocess.Popen([str(bench), "-i", "1000000000", "-r", "1"],
+                                stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+               for _ in range(2)]
+    try:
+        time.sleep(1)
+        before, t0 = series(scrape(daemon)), time.monotonic()
+        rounds = 0
+        while time.monotonic() - t0 < 5:
+            series(scrape(daemon))      # valid, no series twice
+            status, _, body = daemon.http_get("/debug/pprof/heap")
+            assert status == 200 and body[:2] == b"\x1f\x8b", (status, body[:100])
+            rounds += 1
+        after, t1 = series(scrape(daemon)), time.monotonic()
+    finally:
+        for p in loaders:
+            p.kill()
+            p.wait()
+    count, total = "leakwatch_drain_duration_seconds_count", "leakwatch_drain_duration_seconds_sum"
+    allocs = 'leakwatch_allocations_total{allocator="libc"}'
+    drains = after[count] - before[count]
+    assert drains >= 1, "no drain while scraping"
+    assert after[allocs] > before[allocs]
+    print(f"\nunder load: {(after[allocs] - before[allocs]) / (t1 - t0):.0f} allocs/s, "
+          f"{rounds / (t1 - t0):.1f} scrape rounds/s, {drains / (t1 - t0):.2f} drains/s, "
+          f"mean drain {1000 * (after[total] - before[total]) / drains:.1f} ms")
 
 
 class Prometheus:
