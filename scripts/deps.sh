@@ -3,8 +3,11 @@
 # Installs the Debian packages leakwatch needs to build and test, only those that are missing.
 set -eu
 
+# prometheus (promtool) and golang-go (go tool pprof) are for the tests: the real tools read
+# what /metrics and the profiles say. g++ builds the C++ scenario.
 PKGS="make gcc g++ clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
-zlib1g-dev python3 python3-pytest procps"
+zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler python3 python3-pytest procps
+prometheus golang-go"
 
 missing=""
 for p in $PKGS; do

@@ -34,6 +34,8 @@ struct lw_engine {
 	unsigned int gen;
 	uint64_t drains;
 	double last_drain_wall, last_drain_dur;
+	uint64_t drain_hist[LW_DRAIN_BUCKETS];
+	double drain_sum;
 	double last_sweep;
 	uint64_t sweep_gen;
 	uint64_t naggs, nallocs, nstacks;
@@ -693,6 +695,8 @@ int lw_engine__drain(struct lw_engine *e)
 
 	e->drains++;
 	e->last_drain_dur = mono_now() - t0;
+	e->drain_hist[lw_drain_bucket(e->last_drain_dur)]++;
+	e->drain_sum += e->last_drain_dur;
 	snap = build_snapshot(e);
 	if (snap) {
 		lw_snapshot__put(e->snap);
@@ -717,6 +721,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o = &c->snap->sites[c->i++];
 	o->proc = lw_procinfo__get(s->proc->info);
 	o->stack = lw_stackinfo__get(s->stack);
+	o->stack_id = s->key.stack_id;
 	o->allocator = "libc";
 	o->live_bytes = s->val.live_bytes;
 	o->live_allocs = s->val.live_allocs;
@@ -812,6 +817,8 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 	st->last_drain_unix = e->last_drain_wall;
 	st->last_drain_duration_sec = e->last_drain_dur;
 	st->drains = e->drains;
+	memcpy(st->drain_hist, e->drain_hist, sizeof(st->drain_hist));
+	st->drain_sum_sec = e->drain_sum;
 	st->interval_sec = e->cfg.interval;
 	return snap;
 }
