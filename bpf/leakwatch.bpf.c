@@ -270,15 +270,12 @@ static __always_inline void agg_add(__u32 tgid, const struct lw_alloc_val *v)
 /* A block died: count it against every cohort it was born before. */
 static __always_inline void cohort_death(struct lw_agg_val *a, const struct lw_alloc_val *v)
 {
-	__u64 c0 = cohort_ns[0], c1 = cohort_ns[1];
-
-	if (v->birth_ns < c0) {
-		__sync_fetch_and_add(&a->cohort_frees[0], 1);
-		__sync_fetch_and_add(&a->cohort_free_bytes[0], v->size);
-	}
-	if (v->birth_ns < c1) {
-		__sync_fetch_and_add(&a->cohort_frees[1], 1);
-		__sync_fetch_and_add(&a->cohort_free_bytes[1], v->size);
+#pragma unroll
+	for (int i = 0; i < LW_COHORTS; i++) {
+		if (v->birth_ns < cohort_ns[i]) {
+			__sync_fetch_and_add(&a->cohort_frees[i], 1);
+			__sync_fetch_and_add(&a->cohort_free_bytes[i], v->size);
+		}
 	}
 }
 

@@ -3,11 +3,13 @@
 # Installs the Debian packages leakwatch needs to build and test, only those that are missing.
 set -eu
 
-# systemd (systemd-analyze), systemd-container (systemd-nspawn), libcap2-bin (capsh), passwd
-# (useradd) and man-db serve the tests of the unit, the install and access control.
-PKGS="make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
-zlib1g-dev libsystemd-dev python3 python3-pytest procps systemd systemd-container libcap2-bin
-passwd man-db"
+# prometheus (promtool) and golang-go (go tool pprof) are for the tests: the real tools read
+# what /metrics and the profiles say. g++ builds the C++ scenario. systemd (systemd-analyze),
+# systemd-container (systemd-nspawn), libcap2-bin (capsh), passwd (useradd) and man-db serve the
+# tests of the unit, the install and access control.
+PKGS="make gcc g++ clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
+zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev python3
+python3-pytest procps prometheus golang-go systemd systemd-container libcap2-bin passwd man-db"
 
 missing=""
 for p in $PKGS; do

@@ -555,6 +555,10 @@ static const struct cfg_key keys[] = {
 	  "Address of the HTTP server for /metrics (Prometheus) and /debug/pprof/heap, or off for "
 	  "none. Profiles reveal process names and call stacks: keep it on loopback unless the "
 	  "network is trusted." },
+	KEY("daemon", metrics_top_sites, t_u32, "20", 0, 10000, 0,
+	    "Allocation sites exported with series of their own in /metrics (live bytes, growth "
+	    "rate, verdict): the top growers, leaks first. Each costs a few series in Prometheus; the "
+	    "number left out is exported too. 0 exports none."),
 	{ "daemon", "pid", &t_pids, offsetof(struct lw_config, pids), "", 0, 0, CFG_RESTART,
 	  "Trace only these processes and their children." },
 	KEY("daemon", verbose, t_bool, "false", 0, 0, 0, "Log at debug level."),

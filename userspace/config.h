@@ -46,6 +46,7 @@ struct lw_config {
 	double interval;			/* drain period, seconds */
 	char metrics_addr[LW_CONFIG_ADDR_MAX];	/* "HOST:PORT", "[V6]:PORT", or "off" */
 	bool metrics_off;			/* metrics_addr is "off" */
+	uint32_t metrics_top_sites;		/* sites with their own series in /metrics */
 	pid_t pids[LW_CONFIG_MAX_PIDS];		/* trace only these (and children) */
 	unsigned int npids;			/* 0: trace every process */
 	bool verbose;

@@ -2,7 +2,8 @@
 /*
  * leakwatchd: the daemon. One thread, one epoll loop: a timer drives the drain, a signalfd
  * carries SIGTERM/SIGINT (stop) and SIGHUP (reload), the BPF ring buffer carries process exits,
- * and the control socket serves clients from the published snapshot.
+ * and the control socket and the HTTP server (/metrics, /debug/pprof/heap) serve clients from the
+ * published snapshot.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "engine.h"
 #include "evloop.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
@@ -35,6 +37,7 @@ struct daemon {
 	struct lw_watch timer, sig, events;
 	struct lw_engine *engine;
 	struct lw_server *server;
+	struct lw_http *http;	/* NULL when metrics_addr is off */
 	struct lw_notify *notify;
 	bool stop;
 };
@@ -46,7 +49,8 @@ static void usage(FILE *f)
 		"Trace every process's allocations with eBPF and flag the sites that leak.\n\n"
 		"  --socket PATH          control socket (default %s)\n"
 		"  --interval SECONDS     drain period, fractions allowed, min 0.1 (default 10)\n"
-		"  --metrics-addr ADDR    HOST:PORT for /metrics, or 'off'\n"
+		"  --metrics-addr ADDR    HOST:PORT for /metrics and /debug/pprof/heap, or 'off'\n"
+		"                         (default 127.0.0.1:9464)\n"
 		"  --config FILE          config file (default %s)\n"
 		"  --pid PID[,PID...]     trace only these processes and their children\n"
 		"  -C, --set KEY=VALUE    set any config key (see --config-help)\n"
@@ -259,6 +263,7 @@ static void reload(struct daemon *d)
 	lw_config__diff(&d->cfg, &c, report_change, NULL);
 	lw_log_set_level(c.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
 	lw_engine__reconfigure(d->engine, &c);
+	lw_http__set_top_sites(d->http, c.metrics_top_sites);
 	/* the running values of the restart-only keys stay what they are */
 	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
 	memcpy(c.metrics_addr, d->cfg.metrics_addr, sizeof(c.metrics_addr));
@@ -306,7 +311,29 @@ static struct lw_snapshot *current_snapshot(void *ctx)
 	return d->engine ? lw_engine__snapshot(d->engine) : NULL;
 }
 
-/* The loop's own fds and the control socket: set up before the (slow) BPF load. */
+static int start_http(struct daemon *d)
+{
+	struct lw_http_opts o = {
+		.top_sites = d->cfg.metrics_top_sites,
+		.current = current_snapshot,
+		.ctx = d,
+	};
+	char host[LW_CONFIG_ADDR_MAX];
+
+	/* validated with the configuration: this cannot fail on a value that got this far */
+	if (lw_config__split_hostport(d->cfg.metrics_addr, host, sizeof(host), &o.port)) {
+		lw_err("failed to use metrics address '%s'", d->cfg.metrics_addr);
+		return -EINVAL;
+	}
+	o.host = host;
+	d->http = lw_http__new(d->epfd, &o);
+	return d->http ? 0 : -errno;	/* it said why */
+}
+
+/*
+ * The loop's own fds, the control socket and the HTTP server: set up before the (slow) BPF
+ * load, so that a socket or port in use fails the start at once.
+ */
 static int setup(struct daemon *d)
 {
 	sigset_t mask;
@@ -333,7 +360,9 @@ static int setup(struct daemon *d)
 	}
 	/* until the engine is up, requests are answered "no data yet" */
 	d->server = lw_server__new(d->epfd, d->cfg.socket, current_snapshot, d);
-	return d->server ? 0 : -errno;	/* the server said why */
+	if (!d->server)
+		return -errno;	/* the server said why */
+	return d->cfg.metrics_off ? 0 : start_http(d);
 }
 
 static int run(struct daemon *d)
@@ -346,15 +375,20 @@ static int run(struct daemon *d)
 		lw_err("failed to set up the event loop: %s", strerror(errno));
 		return 1;
 	}
-	lw_info("tracing; control socket %s, drain every %gs", d->cfg.socket, d->cfg.interval);
-	/* probes attached, socket listening: clients may come */
+	lw_info("tracing; control socket %s, metrics %s, drain every %gs", d->cfg.socket,
+		d->cfg.metrics_off ? "off" : d->cfg.metrics_addr, d->cfg.interval);
+	/* probes attached, sockets listening: clients may come */
 	report_status(d);
 	lw_notify__ready(d->notify, NULL);
 
 	while (!d->stop) {
 		int wd_ms = lw_notify__tick(d->notify, mono_now());
-		int n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]),
-				   wd_ms >= 0 && wd_ms < 1000 ? wd_ms : 1000);
+		int timeout = lw_http__timeout_ms(d->http, 1000);
+		int n;
+
+		if (wd_ms >= 0 && wd_ms < timeout)
+			timeout = wd_ms;
+		n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]), timeout);
 
 		if (n < 0 && errno != EINTR) {
 			lw_err("failed to wait for events: %s", strerror(errno));
@@ -367,6 +401,8 @@ static int run(struct daemon *d)
 		}
 		/* once per batch: it frees clients closed while the batch was handled */
 		lw_server__tick(d->server, mono_now());
+		/* HTTP connection timeouts, and work MHD left for the next call */
+		lw_http__run(d->http);
 	}
 	lw_info("stopping");
 	lw_notify__stopping(d->notify);
@@ -474,6 +510,7 @@ int main(int argc, char **argv)
 	}
 	ret = run(&d);
 out:
+	lw_http__free(d.http);
 	lw_server__free(d.server);
 	lw_engine__free(d.engine);
 	lw_notify__free(d.notify);

@@ -19,6 +19,7 @@ import pytest
 import lwtest
 
 _daemon = None   # the running daemon, for the failure reports
+METRICS_TOP_SITES = 500
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +32,12 @@ def daemon():
     global _daemon
     workdir = tempfile.mkdtemp(prefix="lw-test-")
     extra = shlex.split(os.environ.get("LEAKWATCH_TEST_DAEMON_ARGS", ""))
-    d = lwtest.Daemon(workdir, [a.replace("{pid}", str(os.getpid())) for a in extra])
+    # The HTTP server on a free port, for the metrics and profile tests. Every process on the
+    # machine is traced, other test suites' programs too: enough per-site series that they
+    # cannot crowd out the programs these tests start.
+    extra = ["-C", f"metrics_top_sites={METRICS_TOP_SITES}", *extra]
+    d = lwtest.Daemon(workdir, [a.replace("{pid}", str(os.getpid())) for a in extra],
+                      metrics=True)
     try:
         d.start()
     except RuntimeError as e:

@@ -16,12 +16,13 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from lwtest import BUILD, REPO, proc_caps, requires_root, unit_caps, wait_until
+from lwtest import BUILD, REPO, free_port, proc_caps, requires_root, unit_caps, wait_until
 
 pytestmark = requires_root
 
@@ -130,12 +131,17 @@ def container():
     workdir = Path(tempfile.mkdtemp(prefix="e2e-", dir=BUILD))
     prefix, etc = workdir / "usr", workdir / "etc"
     install(prefix, etc)
+    # The container shares the host's network: metrics on a port nobody else holds.
+    metrics_addr = f"127.0.0.1:{free_port()}"
+    conf = etc / "leakwatch/leakwatchd.conf"
+    conf.write_text(conf.read_text() + f"metrics_addr = {metrics_addr}\n")
     binds = [
         (BUILD, BUILD),     # the installed files at the path the unit names, the test programs
         (prefix / "lib/systemd/system" / UNIT, f"/etc/systemd/system/{UNIT}"),
         (prefix / "lib/sysusers.d/leakwatch.conf", "/etc/sysusers.d/leakwatch.conf"),
     ]
     c = Container(workdir, binds)
+    c.metrics_addr = metrics_addr
     try:
         c.boot()
         yield c
@@ -177,6 +183,9 @@ def test_unit_starts_serves_and_stops(container):
     wait_until(lambda: client(c, "status")["counts"]["allocs"] > 0, timeout=15,
                what="allocations counted")
     assert "growers" in client(c, "top")
+    # and HTTP, under RestrictAddressFamilies= and the system-call filter
+    with urllib.request.urlopen(f"http://{c.metrics_addr}/metrics", timeout=10) as r:
+        assert b"leakwatch_build_info" in r.read()
 
     # Reload: RELOADING=1 ... READY=1, still the same process, and the journal says so.
     c.run("systemctl", "reload", UNIT)
