@@ -8,6 +8,7 @@ One container at a time (a module fixture), always torn down: after a TERM to ns
 container's PID 1 is killed before nspawn itself, since a killed nspawn leaves it running.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -126,28 +127,35 @@ def container():
     if not shutil.which("systemd-nspawn"):
         pytest.fail("systemd-nspawn is missing: 'make deps' installs systemd-container",
                     pytrace=False)
-    # Under the build directory, not /tmp: the unit's PrivateTmp= would hide the binary.
-    BUILD.mkdir(exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="e2e-", dir=BUILD))
-    prefix, etc = workdir / "usr", workdir / "etc"
-    install(prefix, etc)
-    # The container shares the host's network: metrics on a port nobody else holds.
-    metrics_addr = f"127.0.0.1:{free_port()}"
-    conf = etc / "leakwatch/leakwatchd.conf"
-    conf.write_text(conf.read_text() + f"metrics_addr = {metrics_addr}\n")
-    binds = [
-        (BUILD, BUILD),     # the installed files at the path the unit names, the test programs
-        (prefix / "lib/systemd/system" / UNIT, f"/etc/systemd/system/{UNIT}"),
-        (prefix / "lib/sysusers.d/leakwatch.conf", "/etc/sysusers.d/leakwatch.conf"),
-    ]
-    c = Container(workdir, binds)
-    c.metrics_addr = metrics_addr
+    # One container at a time on this machine, whichever work tree's tests start it.
+    lock = open("/run/lock/leakwatch-test-nspawn.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    c = workdir = None
     try:
+        # Under the build directory, not /tmp: the unit's PrivateTmp= would hide the binary.
+        BUILD.mkdir(exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="e2e-", dir=BUILD))
+        prefix, etc = workdir / "usr", workdir / "etc"
+        install(prefix, etc)
+        # The container shares the host's network: metrics on a port nobody else holds.
+        metrics_addr = f"127.0.0.1:{free_port()}"
+        conf = etc / "leakwatch/leakwatchd.conf"
+        conf.write_text(conf.read_text() + f"metrics_addr = {metrics_addr}\n")
+        binds = [
+            (BUILD, BUILD),  # the installed files at the path the unit names, the test programs
+            (prefix / "lib/systemd/system" / UNIT, f"/etc/systemd/system/{UNIT}"),
+            (prefix / "lib/sysusers.d/leakwatch.conf", "/etc/sysusers.d/leakwatch.conf"),
+        ]
+        c = Container(workdir, binds)
+        c.metrics_addr = metrics_addr
         c.boot()
         yield c
     finally:
-        c.teardown()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if c:
+            c.teardown()
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        lock.close()
 
 
 def client(c, *args):
