@@ -13,6 +13,7 @@ import os
 import shlex
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,32 @@ def daemon():
     tail = d.log_tail()
     shutil.rmtree(workdir, ignore_errors=True)
     assert rc == 0, f"leakwatchd did not exit 0 within 10 s of SIGTERM (status {rc}):\n{tail}"
+
+
+@pytest.fixture
+def own_daemon():
+    """start(*args, wrapper=(), setup=None) -> a started lwtest.Daemon of the test's own, in a
+    directory of its own (setup(workdir) runs first), stopped at teardown, which fails unless it
+    exits 0."""
+    started = []
+
+    def start(*args, wrapper=(), setup=None):
+        workdir = Path(tempfile.mkdtemp(prefix="lw-test-own-"))
+        if setup:
+            setup(workdir)
+        d = lwtest.Daemon(workdir, list(args))
+        d.wrapper = list(wrapper)
+        started.append(d)
+        return d.start()
+
+    yield start
+    failed = []
+    for d in started:
+        rc = d.stop(timeout=10)
+        if rc != 0:
+            failed.append(f"leakwatchd exited {rc}:\n{d.log_tail()}")
+        shutil.rmtree(d.workdir, ignore_errors=True)
+    assert not failed, "\n".join(failed)
 
 
 @pytest.fixture(params=lwtest.VARIANTS)

@@ -15,13 +15,12 @@ import pwd
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from test_attach import kernel_has_uprobe_multi
-from lwtest import (CLIENT_BIN, PROGS_DIR, ZERO, Daemon, by_site, proc_caps,
+from lwtest import (CLIENT_BIN, PROGS_DIR, ZERO, by_site, proc_caps,
                     requires_root, unit_caps, wait_until, within)
 
 pytestmark = requires_root
@@ -88,19 +87,10 @@ def leak(user):
 
 
 @pytest.fixture
-def daemon(accounts):
+def daemon(accounts, own_daemon):
     """A daemon of the test's own, started once the group exists, its socket directory open to
     everybody (traversal only)."""
-    workdir = Path(tempfile.mkdtemp(prefix="lw-test-access-"))
-    workdir.chmod(0o711)
-    d = Daemon(workdir)
-    try:
-        yield d.start()
-    finally:
-        rc = d.stop(timeout=10)
-        tail = d.log_tail()
-        shutil.rmtree(workdir, ignore_errors=True)
-        assert rc == 0, f"leakwatchd exited {rc}:\n{tail}"
+    return own_daemon(setup=lambda workdir: workdir.chmod(0o711))
 
 
 def pids_seen(result):
@@ -152,7 +142,7 @@ def test_socket_access(daemon, accounts):
             p.wait()
 
 
-def test_traces_with_only_the_units_capabilities(accounts):
+def test_traces_with_only_the_units_capabilities(accounts, own_daemon):
     """Another user's program, in a directory only that user may enter, deleted while it runs:
     the daemon, with the unit's capabilities alone, reads its /proc entries (CAP_SYS_PTRACE) and
     its binary (CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE), attaches (CAP_BPF, CAP_PERFMON)
@@ -163,22 +153,23 @@ def test_traces_with_only_the_units_capabilities(accounts):
     assert "sys_admin" not in caps
     outsider = accounts[1]
     pw = pwd.getpwnam(outsider)
-    workdir = Path(tempfile.mkdtemp(prefix="lw-test-caps-"))
-    private = workdir / "private"
-    private.mkdir(mode=0o700)
-    exe = private / "leak-nofp"
-    shutil.copy(PROGS_DIR / "leak-nofp", exe)
-    os.chown(private, pw.pw_uid, pw.pw_gid)
-    os.chown(exe, pw.pw_uid, pw.pw_gid)
-    workdir.chmod(0o711)
+    exe = None
 
-    d = Daemon(workdir)
+    def private_copy(workdir):
+        nonlocal exe
+        private = workdir / "private"
+        private.mkdir(mode=0o700)
+        exe = private / "leak-nofp"
+        shutil.copy(PROGS_DIR / "leak-nofp", exe)
+        os.chown(private, pw.pw_uid, pw.pw_gid)
+        os.chown(exe, pw.pw_uid, pw.pw_gid)
+        workdir.chmod(0o711)
+
     # uid 0 whose bounding set is the unit's: its capabilities after exec are exactly those
-    d.wrapper = ["setpriv", "--bounding-set=-all," + ",".join("+" + c for c in sorted(caps)),
-                 "--inh-caps=-all", "--"]
+    d = own_daemon(wrapper=["setpriv", "--bounding-set=-all," + ",".join(
+        "+" + c for c in sorted(caps)), "--inh-caps=-all", "--"], setup=private_copy)
     prog = None
     try:
-        d.start()
         assert proc_caps(Path(f"/proc/{d.proc.pid}/status").read_text()) == caps
         assert d.status()["attach_mode"] == "uprobe_multi"
         assert d.socket.stat().st_gid == grp.getgrnam(GROUP).gr_gid
@@ -210,8 +201,4 @@ def test_traces_with_only_the_units_capabilities(accounts):
         if prog:
             prog.kill()
             prog.wait()
-        rc = d.stop(timeout=10)
-        tail = d.log_tail()
-        shutil.rmtree(workdir, ignore_errors=True)
-    assert rc == 0, tail
-    assert "warning" not in tail, tail
+    assert "warning" not in d.log_tail(), d.log_tail()

@@ -5,14 +5,12 @@ way. The kernel's own view of the daemon's file descriptors tells which kind it 
 
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from lwtest import DAEMON_BIN, ZERO, Daemon, by_site, requires_root, wait_until, within
+from lwtest import DAEMON_BIN, ZERO, by_site, requires_root, wait_until, within
 
 pytestmark = requires_root
 
@@ -49,24 +47,6 @@ def probe_fds(pid):
         except OSError:
             continue
     return links, offsets, perf
-
-
-@pytest.fixture
-def own_daemon():
-    """start(*args) -> a Daemon of the test's own, stopped (and checked) at teardown."""
-    started = []
-
-    def start(*args):
-        d = Daemon(tempfile.mkdtemp(prefix="lw-test-attach-"), list(args))
-        started.append(d)
-        return d.start()
-
-    yield start
-    for d in started:
-        rc = d.stop(timeout=10)
-        tail = d.log_tail()
-        shutil.rmtree(d.workdir, ignore_errors=True)
-        assert rc == 0, f"leakwatchd exited {rc}:\n{tail}"
 
 
 def test_check_names_the_mode():
