@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "metrics.h"
 
 /* ---- text ---- */
@@ -162,20 +163,10 @@ static bool keyset_init(struct keyset *ks, size_t n)
 	return ks->slot != NULL;
 }
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 /* Adds key; false if it was there already. Keys must stay below 2^64 - 1. */
 static bool keyset_add(struct keyset *ks, uint64_t key)
 {
-	size_t i = mix64(key) & ks->mask;
+	size_t i = lw_mix64(key) & ks->mask;
 
 	while (ks->slot[i]) {
 		if (ks->slot[i] == key + 1)
@@ -187,6 +178,30 @@ static bool keyset_add(struct keyset *ks, uint64_t key)
 }
 
 /* ---- daemon health ---- */
+
+/*
+ * Probes (or missing functions) per attached object, one series per path: two libc files at
+ * one path (containers) are summed.
+ */
+static void per_object(struct lw_buf *b, const struct lw_status *st, const char *name,
+		       const char *help, bool missing)
+{
+	family(b, name, "gauge", help);
+	for (size_t i = 0; i < st->nattached; i++) {
+		const char *path = st->attached[i].path;
+		unsigned int n = 0;
+		size_t j;
+
+		for (j = 0; j < i && strcmp(st->attached[j].path, path); j++)
+			;
+		if (j < i)
+			continue;	/* counted with the first of its path */
+		for (j = i; j < st->nattached; j++)
+			if (!strcmp(st->attached[j].path, path))
+				n += missing ? st->attached[j].nmissing : st->attached[j].nprobes;
+		sample1(b, name, "object", path, n);
+	}
+}
 
 static void render_health(struct lw_buf *b, const struct lw_snapshot *snap)
 {
@@ -217,38 +232,12 @@ static void render_health(struct lw_buf *b, const struct lw_snapshot *snap)
 	sample(b, "leakwatch_drain_duration_seconds_sum", st->drain_sum_sec);
 	lw_buf__printf(b, "leakwatch_drain_duration_seconds_count %" PRIu64 "\n", cum);
 
-	/* one series per path: two libc files at one path (containers) are summed */
 	if (st->nattached) {
-		family(b, "leakwatch_probes_attached", "gauge",
-		       "Uprobes attached on each allocator object (a libc file), by path.");
-		for (size_t i = 0; i < st->nattached; i++) {
-			unsigned int n = 0;
-			size_t j;
-
-			for (j = 0; j < i && strcmp(st->attached[j].path, st->attached[i].path); j++)
-				;
-			if (j < i)
-				continue;
-			for (j = i; j < st->nattached; j++)
-				if (!strcmp(st->attached[j].path, st->attached[i].path))
-					n += st->attached[j].nprobes;
-			sample1(b, "leakwatch_probes_attached", "object", st->attached[i].path, n);
-		}
-		family(b, "leakwatch_probes_missing", "gauge",
-		       "Allocator functions an attached object lacks, so left unprobed, by path.");
-		for (size_t i = 0; i < st->nattached; i++) {
-			unsigned int n = 0;
-			size_t j;
-
-			for (j = 0; j < i && strcmp(st->attached[j].path, st->attached[i].path); j++)
-				;
-			if (j < i)
-				continue;
-			for (j = i; j < st->nattached; j++)
-				if (!strcmp(st->attached[j].path, st->attached[i].path))
-					n += st->attached[j].nmissing;
-			sample1(b, "leakwatch_probes_missing", "object", st->attached[i].path, n);
-		}
+		per_object(b, st, "leakwatch_probes_attached",
+			   "Uprobes attached on each allocator object (a libc file), by path.", false);
+		per_object(b, st, "leakwatch_probes_missing",
+			   "Allocator functions an attached object lacks, so left unprobed, by path.",
+			   true);
 	}
 
 	family(b, "leakwatch_tracked_processes", "gauge",
@@ -436,7 +425,7 @@ static uint64_t site_hash(const struct lw_site_snap *s)
 	uint64_t pid = s->proc ? (uint32_t)s->proc->pid : 0;
 	uint64_t ident = s->proc ? s->proc->ident : 0;
 
-	return mix64(pid ^ mix64(ident ^ mix64(s->stack_id))) & ((1ULL << 4 * LW_SITE_ID_LEN) - 1);
+	return lw_mix64(pid ^ lw_mix64(ident ^ lw_mix64(s->stack_id))) & ((1ULL << 4 * LW_SITE_ID_LEN) - 1);
 }
 
 void lw_metrics__site_id(const struct lw_site_snap *s, char id[LW_SITE_ID_LEN + 1])

@@ -16,6 +16,7 @@
 
 #include <zlib.h>
 
+#include "hash.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
 
@@ -77,19 +78,9 @@ struct builder {
 	char comment[128];
 };
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t tup_hash(const struct tup *k)
 {
-	return mix64(k->a ^ mix64(k->b ^ mix64(k->c ^ mix64(k->d))));
+	return lw_mix64(k->a ^ lw_mix64(k->b ^ lw_mix64(k->c ^ lw_mix64(k->d))));
 }
 
 static bool tup_eq(const struct tup *x, const struct tup *y)
@@ -313,11 +304,10 @@ static struct loc *new_location(struct builder *bd, uint32_t *slot)
 	return l;
 }
 
-/* A location with no address, for what the kernel did not record. */
-static uint64_t placeholder_location(struct builder *bd, const char *what)
+/* A location with no address or mapping: one line of function fid. */
+static uint64_t line_location(struct builder *bd, uint64_t fid, int64_t line)
 {
-	uint64_t fid = function_id(bd, what, NULL);
-	struct tup k = { 4, fid };
+	struct tup k = { 3, fid, (uint64_t)line };
 	uint32_t *slot;
 	struct loc *l;
 
@@ -329,8 +319,15 @@ static uint64_t placeholder_location(struct builder *bd, const char *what)
 	if (!l)
 		return 0;
 	l->line.function_id = fid;
+	l->line.line = line;
 	l->pb.n_line = 1;
 	return l->pb.id;
+}
+
+/* What the kernel did not record, as a function of its own. */
+static uint64_t placeholder_location(struct builder *bd, const char *what)
+{
+	return line_location(bd, function_id(bd, what, NULL), 0);
 }
 
 /* A Python frame: the function, its file and line; no address or mapping. */
@@ -338,21 +335,8 @@ static uint64_t python_location(struct builder *bd, const struct lw_frame *f)
 {
 	uint64_t fid = function_id(bd, f->symbol ? f->symbol : "[unknown Python function]",
 				   f->file);
-	struct tup k = { 3, fid, (uint64_t)(f->line > 0 ? f->line : 0) };
-	uint32_t *slot;
-	struct loc *l;
 
-	if (bd->oom || !(slot = tuptab_slot(bd, &bd->loc_ix, &k)))
-		return 0;
-	if (*slot)
-		return *slot;
-	l = new_location(bd, slot);
-	if (!l)
-		return 0;
-	l->line.function_id = fid;
-	l->line.line = f->line > 0 ? f->line : 0;
-	l->pb.n_line = 1;
-	return l->pb.id;
+	return line_location(bd, fid, f->line > 0 ? f->line : 0);
 }
 
 static uint64_t native_location(struct builder *bd, const struct lw_procinfo *p,

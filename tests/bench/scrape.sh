@@ -6,8 +6,10 @@
 # (/debug/pprof/heap) a second, like a Prometheus and a profiler; and with both back to back, as
 # fast as the daemon answers. ROUNDS rounds of the three, interleaved, so that the machine's
 # other load falls on each alike. Figures come from the daemon's own drain histogram, and the
-# allocation rate from its counters. Informative only: prints figures, asserts nothing.
-#   NLOAD=2 ROUNDS=3 MEASURE=10 INTERVAL=0.5 tests/bench/scrape.sh
+# allocation rate from its counters. ONLY_LOAD=1 traces the loaders alone (--pid): a drain of
+# their few sites, free of what the rest of a shared machine allocates.
+# Informative only: prints figures, asserts nothing.
+#   NLOAD=2 ROUNDS=3 MEASURE=10 INTERVAL=0.5 ONLY_LOAD=0 tests/bench/scrape.sh
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -15,6 +17,7 @@ NLOAD=${NLOAD:-2}
 SETTLE=${SETTLE:-5}
 MEASURE=${MEASURE:-10}
 ROUNDS=${ROUNDS:-3}
+ONLY_LOAD=${ONLY_LOAD:-0}
 INTERVAL=${INTERVAL:-0.5}
 LOAD=build/bench/malloc_bench
 for f in "$LOAD" build/leakwatchd build/leakwatch; do
@@ -27,21 +30,25 @@ stop_load() { for p in $load_pids; do kill "$p" 2>/dev/null || true; done; }
 bench_cleanup_hook=stop_load
 
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# bench_daemon_start passes --metrics-addr off; a later option wins
-bench_daemon_start --interval "$INTERVAL" --metrics-addr "127.0.0.1:$port"
 i=0
 while [ "$i" -lt "$NLOAD" ]; do
 	"$LOAD" -i 1000000000 -r 1 -s 64 >/dev/null &
 	load_pids="$load_pids $!"
 	i=$((i + 1))
 done
+only=
+[ "$ONLY_LOAD" = 1 ] && only="--pid $(echo $load_pids | tr ' ' ',')"
+# bench_daemon_start passes --metrics-addr off; a later option wins
+# shellcheck disable=SC2086
+bench_daemon_start --interval "$INTERVAL" --metrics-addr "127.0.0.1:$port" $only
 sleep "$SETTLE"
 
-/usr/bin/python3 - "http://127.0.0.1:$port" "$MEASURE" "$NLOAD" "$INTERVAL" "$ROUNDS" <<'PY'
+/usr/bin/python3 - "http://127.0.0.1:$port" "$MEASURE" "$NLOAD" "$INTERVAL" "$ROUNDS" \
+	"$ONLY_LOAD" <<'PY'
 import re, sys, threading, time, urllib.request
 
 url, secs, nload, interval = sys.argv[1], float(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-rounds = int(sys.argv[5])
+rounds, only = int(sys.argv[5]), sys.argv[6]
 
 def metrics():
     with urllib.request.urlopen(url + "/metrics", timeout=30) as r:
@@ -87,7 +94,8 @@ for _ in range(rounds):
     for name, period in conds:
         acc[name].append(phase(period))
 
-print(f"drain under {nload} malloc+free loaders, drain every {interval:g} s; "
+traced = "traced alone" if only == "1" else "and the rest of the machine"
+print(f"drain under {nload} malloc+free loaders ({traced}), drain every {interval:g} s; "
       f"{rounds} rounds of {secs:g} s phases")
 print(f"{'scrapes':<14}{'allocs/s':>10}{'drains/s':>10}{'mean ms':>9}{'p90 <= ms':>11}"
       f"{'  per round, mean ms':<26}{'/metrics ms':>12}{'profile ms':>12}")
