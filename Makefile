@@ -11,9 +11,9 @@ ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION		:= 0.1.0
 CFLAGS		?= -O2 -g
 WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
-CPPFLAGS	+= -Iinclude -Iuserspace -I$(OUT) -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"'
+CPPFLAGS	+= -Iinclude -Iuserspace -I$(OUT) -I$(OUT)/pprof -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"'
 # Recursive (=) on purpose: evaluated in recipes, after 'make deps' may have installed them.
-PKGS		= libbpf libelf libdw jansson zlib
+PKGS		= libbpf libelf libdw jansson zlib libmicrohttpd libprotobuf-c libsystemd
 LIBS		= $(shell pkg-config --libs $(PKGS)) -lm
 
 # clang's BPF target does not see the host's system include dirs; hand them over explicitly.
@@ -26,7 +26,11 @@ SKEL		:= $(OUT)/leakwatch.skel.h
 
 MAINS		:= userspace/leakwatchd.c userspace/leakwatch.c
 LIB_SRCS	:= $(filter-out $(MAINS),$(wildcard userspace/*.c))
-LIB_OBJS	:= $(patsubst userspace/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+# The pprof schema, compiled by protoc-c into C at build time.
+PROTO		:= userspace/pprof/profile.proto
+PROTO_C		:= $(OUT)/pprof/profile.pb-c.c
+PROTO_H		:= $(OUT)/pprof/profile.pb-c.h
+LIB_OBJS	:= $(patsubst userspace/%.c,$(OUT)/obj/%.o,$(LIB_SRCS)) $(OUT)/obj/profile.pb-c.o
 LIB		:= $(OUT)/libleakwatch.a
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
@@ -60,8 +64,15 @@ $(OUT)/leakwatch.bpf.o: $(BPF_OBJS)
 $(SKEL): $(OUT)/leakwatch.bpf.o
 	$(BPFTOOL) gen skeleton $< name leakwatch_bpf > $@
 
-$(OUT)/obj/%.o: userspace/%.c $(SKEL) | $(OUT)/obj
+$(PROTO_C) $(PROTO_H) &: $(PROTO) | $(OUT)/pprof
+	protoc-c --proto_path=$(dir $(PROTO)) --c_out=$(OUT)/pprof $(notdir $(PROTO))
+
+$(OUT)/obj/%.o: userspace/%.c $(SKEL) | $(OUT)/obj $(PROTO_H)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+# generated code: warnings are protoc-c's business, not ours
+$(OUT)/obj/profile.pb-c.o: $(PROTO_C) $(PROTO_H) | $(OUT)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
@@ -86,7 +97,7 @@ $(OUT)/progs/%-nofp: tests/progs/%.c | $(OUT)/progs
 $(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
 
-$(OUT)/bpf $(OUT)/obj $(OUT)/tests/deps $(OUT)/progs $(OUT)/bench:
+$(OUT)/bpf $(OUT)/obj $(OUT)/pprof $(OUT)/tests/deps $(OUT)/progs $(OUT)/bench:
 	mkdir -p $@
 
 # The README's test command: installs what is missing, builds, runs every tier.
@@ -100,6 +111,7 @@ test-progs: $(PROG_BINS) $(BENCH_BINS)
 bench: all $(BENCH_BINS) $(PROG_BINS)
 	tests/bench/run.sh
 	tests/bench/sites.sh
+	tests/bench/scrape.sh
 	tests/bench/python.sh
 
 # The README's start command: installs what is missing, builds, runs the daemon with defaults.
@@ -117,15 +129,64 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 SYSCONFDIR	?= /etc
+# systemd reads units from $(PREFIX)/lib/systemd/system for PREFIX /usr and /usr/local alike.
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+MANDIR		?= $(PREFIX)/share/man
+# The unit runs the installed daemon, with the installed config when that is not the default.
+UNIT_EXEC	:= $(PREFIX)/sbin/leakwatchd$(if $(filter-out /etc,$(SYSCONFDIR)), --config $(SYSCONFDIR)/leakwatch/leakwatchd.conf)
 
 install: all
 	install -D -m 0755 $(OUT)/leakwatchd $(DESTDIR)$(PREFIX)/sbin/leakwatchd
 	install -D -m 0755 $(OUT)/leakwatch $(DESTDIR)$(PREFIX)/bin/leakwatch
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=.*|ExecStart=$(UNIT_EXEC)|' systemd/leakwatchd.service \
+		> $(DESTDIR)$(UNITDIR)/leakwatchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/leakwatchd.service
+	install -D -m 0644 systemd/leakwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/leakwatch.conf
+	install -D -m 0644 userspace/man/leakwatchd.8 $(DESTDIR)$(MANDIR)/man8/leakwatchd.8
+	install -D -m 0644 userspace/man/leakwatch.1 $(DESTDIR)$(MANDIR)/man1/leakwatch.1
 	# an edited config is never overwritten
 	[ -e $(DESTDIR)$(SYSCONFDIR)/leakwatch/leakwatchd.conf ] || \
 		install -D -m 0644 systemd/leakwatchd.conf $(DESTDIR)$(SYSCONFDIR)/leakwatch/leakwatchd.conf
 
 clean:
 	rm -rf $(OUT)
+
+# --- scenario suite (tests/scenarios, issue 3) -------------------------------------------------
+# Programs with known allocation behaviour that print their own ground truth; tests/scenarios/run.py
+# runs them all against a daemon and scores its verdicts. Built -O2 with and without frame
+# pointers, like tests/progs; C++ scenarios (*.cc) with g++.
+SCEN_SRCS	:= $(wildcard tests/scenarios/*.c tests/scenarios/*.cc)
+SCEN_NAMES	:= $(basename $(notdir $(SCEN_SRCS)))
+SCEN_BINS	:= $(foreach n,$(SCEN_NAMES),$(OUT)/scenarios/$(n)-fp $(OUT)/scenarios/$(n)-nofp)
+SCEN_FLAGS	:= -O2 -g -pthread -Wall -Wextra -Werror -Wno-unused-parameter
+
+$(OUT)/scenarios/%-fp: tests/scenarios/%.c tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CC) $(SCEN_FLAGS) -fno-omit-frame-pointer $< -o $@
+
+$(OUT)/scenarios/%-nofp: tests/scenarios/%.c tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CC) $(SCEN_FLAGS) -fomit-frame-pointer $< -o $@
+
+$(OUT)/scenarios/%-fp: tests/scenarios/%.cc tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CXX) $(SCEN_FLAGS) -fno-omit-frame-pointer $< -o $@
+
+$(OUT)/scenarios/%-nofp: tests/scenarios/%.cc tests/scenarios/scenario.h | $(OUT)/scenarios
+	$(CXX) $(SCEN_FLAGS) -fomit-frame-pointer $< -o $@
+
+$(OUT)/scenarios:
+	mkdir -p $@
+
+.PHONY: scenarios scenario-bins
+scenario-bins: $(SCEN_BINS)
+# make test builds test-progs; the root tier runs the suite (tests/integration/test_scenarios.py)
+test-progs: scenario-bins
+
+# Builds the daemon and the scenarios, runs the suite at --interval 1 (a few minutes).
+scenarios: all scenario-bins
+	tests/scenarios/run.py
+
+FORMAT_SRCS	+= $(wildcard tests/scenarios/*.c tests/scenarios/*.cc tests/scenarios/*.h)
+# --- end of scenario suite ------------------------------------------------------------------------
 
 -include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/deps/*.d)

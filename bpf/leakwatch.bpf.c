@@ -4,9 +4,10 @@
  *
  * Hooks: uprobes at the entry of every libc allocator function (malloc, calloc, realloc,
  * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc; free just after its
- * NULL check, where the stack and arguments are still as at entry) and uretprobes on those that
- * return memory; the same for CPython's allocator or its object entry points (see the end of
- * this file and python.bpf.h); BTF tracepoints on exec, exit and fork.
+ * NULL check, where the stack and arguments are still as at entry), all served by one program
+ * that the attach cookie tells which function fired, and uretprobes on those that return
+ * memory; the same for CPython's allocator or its object entry points (see the end of this file
+ * and python.bpf.h); BTF tracepoints on exec, exit and fork.
  *
  * Keeps: one record per live allocation keyed by (tgid, address); per (process, stack)
  * aggregates of live bytes and counts; the stacks themselves in a hash keyed by a 64-bit hash of
@@ -286,15 +287,12 @@ static __always_inline void agg_add(__u32 tgid, const struct lw_alloc_val *v)
 /* A block died: count it against every cohort it was born before. */
 static __always_inline void cohort_death(struct lw_agg_val *a, const struct lw_alloc_val *v)
 {
-	__u64 c0 = cohort_ns[0], c1 = cohort_ns[1];
-
-	if (v->birth_ns < c0) {
-		__sync_fetch_and_add(&a->cohort_frees[0], 1);
-		__sync_fetch_and_add(&a->cohort_free_bytes[0], v->size);
-	}
-	if (v->birth_ns < c1) {
-		__sync_fetch_and_add(&a->cohort_frees[1], 1);
-		__sync_fetch_and_add(&a->cohort_free_bytes[1], v->size);
+#pragma unroll
+	for (int i = 0; i < LW_COHORTS; i++) {
+		if (v->birth_ns < cohort_ns[i]) {
+			__sync_fetch_and_add(&a->cohort_frees[i], 1);
+			__sync_fetch_and_add(&a->cohort_free_bytes[i], v->size);
+		}
 	}
 }
 
@@ -443,26 +441,16 @@ static __always_inline bool in_realloc(const struct thread_state *ts, __u64 sp)
 	       ts->func == LW_FN_PY_REALLOC || ts->func == LW_FN_PY_GC_RESIZE;
 }
 
-static __always_inline int realloc_enter(struct pt_regs *ctx, enum lw_func fn, __u64 old,
-					 __u64 size)
+/*
+ * realloc's old block is retired at entry, before realloc can hand it to another thread: doing
+ * it at return would race with that thread's record of the same address.
+ */
+static __always_inline void realloc_retire(struct thread_state *ts, __u64 old)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct thread_state *ts;
-	__u64 ident;
 
-	ts = alloc_enter(ctx, fn, size);
-	if (!ts)
-		return 0;
-	/*
-	 * Retire the old block now, before realloc can hand it to another thread: doing it at
-	 * return would race with that thread's record of the same address.
-	 */
-	if (old) {
-		ident = proc_ident(tgid, ts);
-		ts->old_addr = old;
-		ts->have_old = forget_alloc(tgid, ident, old, &ts->old, false);
-	}
-	return 0;
+	ts->old_addr = old;
+	ts->have_old = forget_alloc(tgid, proc_ident(tgid, ts), old, &ts->old, false);
 }
 
 static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
@@ -518,79 +506,7 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(lw_malloc, __u64 size)
-{
-	alloc_enter(ctx, LW_FN_MALLOC, size);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_calloc, __u64 n, __u64 size)
-{
-	/* an overflowing product fails in calloc itself; the record is never made */
-	alloc_enter(ctx, LW_FN_CALLOC, n * size);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_realloc, __u64 old, __u64 size)
-{
-	return realloc_enter(ctx, LW_FN_REALLOC, old, size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_reallocarray, __u64 old, __u64 n, __u64 size)
-{
-	return realloc_enter(ctx, LW_FN_REALLOCARRAY, old, n * size);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_posix_memalign, __u64 memptr, __u64 align, __u64 size)
-{
-	struct thread_state *ts = alloc_enter(ctx, LW_FN_POSIX_MEMALIGN, size);
-
-	if (ts)
-		ts->memptr = memptr;
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_aligned_alloc, __u64 align, __u64 size)
-{
-	alloc_enter(ctx, LW_FN_ALIGNED_ALLOC, size);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_memalign, __u64 align, __u64 size)
-{
-	alloc_enter(ctx, LW_FN_MEMALIGN, size);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_valloc, __u64 size)
-{
-	alloc_enter(ctx, LW_FN_VALLOC, size);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_pvalloc, __u64 size)
-{
-	alloc_enter(ctx, LW_FN_PVALLOC, size);
-	return 0;
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
-{
-	return alloc_exit(ctx, ret);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(lw_free, __u64 addr)
+static __always_inline int free_enter(struct pt_regs *ctx, __u64 addr)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct thread_state *ts;
@@ -619,6 +535,61 @@ int BPF_KPROBE(lw_free, __u64 addr)
 		ts->depth = 0;
 	forget_alloc(tgid, proc_ident(tgid, ts), addr, NULL, true);
 	return 0;
+}
+
+/*
+ * One program for every allocator entry point, told apart by the attach cookie (an enum
+ * lw_func): one uprobe_multi link then covers all of a library's entry offsets, and detaching
+ * it costs one grace period instead of one per function. Arguments are read by position; the
+ * registers past a function's own arguments are never used for it.
+ */
+SEC("uprobe")
+int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u32 fn = bpf_get_attach_cookie(ctx);
+	struct thread_state *ts;
+	__u64 size;
+
+	switch (fn) {
+	case LW_FN_FREE:
+		return free_enter(ctx, a1);
+	case LW_FN_CALLOC:
+		/* an overflowing product fails in calloc itself; the record is never made */
+		size = a1 * a2;
+		break;
+	case LW_FN_REALLOC:
+	case LW_FN_ALIGNED_ALLOC:
+	case LW_FN_MEMALIGN:
+		size = a2;
+		break;
+	case LW_FN_REALLOCARRAY:
+		size = a2 * a3;
+		break;
+	case LW_FN_POSIX_MEMALIGN:
+		size = a3;
+		break;
+	case LW_FN_MALLOC:
+	case LW_FN_VALLOC:
+	case LW_FN_PVALLOC:
+		size = a1;
+		break;
+	default:
+		return 0;
+	}
+	ts = alloc_enter(ctx, fn, size);
+	if (!ts)
+		return 0;
+	if (fn == LW_FN_POSIX_MEMALIGN)
+		ts->memptr = a1;
+	else if ((fn == LW_FN_REALLOC || fn == LW_FN_REALLOCARRAY) && a1)
+		realloc_retire(ts, a1);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
+{
+	return alloc_exit(ctx, ret);
 }
 
 static __always_inline void emit(__u32 type, __u32 tgid, __u64 old_ident, __u64 new_ident)
@@ -778,16 +749,14 @@ static __always_inline int py_free(struct pt_regs *ctx, __u64 addr)
 }
 
 /*
- * Every entry point of every interpreter binary, attached as one uprobe_multi link per binary:
- * the cookie says which function this is (detaching a link waits for RCU grace periods, so the
- * fewer links the quicker the daemon stops).
+ * Every entry point of every interpreter binary, told apart by the cookie: one uprobe_multi link
+ * per binary, like libc's. Their returns are lw_alloc_ret's.
  */
 SEC("uprobe")
 int lw_py_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = (cookie >> LW_PYC_FN_SHIFT) & 31;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 a0 = py_arg(ctx, cookie, 0), a1 = py_arg(ctx, cookie, 1), size, old = 0, tp = 0;
 	struct thread_state *ts;
 
@@ -825,17 +794,7 @@ int lw_py_entry(struct pt_regs *ctx)
 		return 0;
 	}
 	ts = py_enter(ctx, cookie, fn, size);
-	/* as for libc's realloc: retire the old block before another thread can be handed it */
-	if (ts && old) {
-		ts->old_addr = old;
-		ts->have_old = forget_alloc(tgid, proc_ident(tgid, ts), old, &ts->old, false);
-	}
+	if (ts && old)
+		realloc_retire(ts, old);
 	return 0;
-}
-
-/* The return of every entry point that hands out memory: as for libc. */
-SEC("uprobe")
-int lw_py_ret(struct pt_regs *ctx)
-{
-	return alloc_exit(ctx, PT_REGS_RC(ctx));
 }

@@ -114,10 +114,11 @@ struct lw_agg_key {
  * Allocation-age evidence. User space moves LW_COHORTS boundaries in time ("cohort_ns" in the
  * BPF program's .bss, boot-time ns), in turn; a free of a block born before boundary i is
  * counted in cohort_frees[i]. Reading an aggregate when boundary i moves, and again later,
- * tells how many of the blocks live at the boundary have died since: leaked blocks never do.
- * realloc moves a block without killing it: the new block keeps the old one's birth.
+ * tells how many of the blocks live at the boundary have died since; two boundaries tell how
+ * many of the blocks born between them still live: leaked blocks never die. realloc moves a
+ * block without killing it: the new block keeps the old one's birth.
  */
-#define LW_COHORTS 2
+#define LW_COHORTS 3
 
 /* Updated with atomic adds from every CPU; live_* may transiently lag the other fields. */
 struct lw_agg_val {

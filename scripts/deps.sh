@@ -3,8 +3,13 @@
 # Installs the Debian packages leakwatch needs to build and test, only those that are missing.
 set -eu
 
-PKGS="make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
-zlib1g-dev python3 python3-pytest procps"
+# prometheus (promtool) and golang-go (go tool pprof) are for the tests: the real tools read
+# what /metrics and the profiles say. g++ builds the C++ scenario. systemd (systemd-analyze),
+# systemd-container (systemd-nspawn), libcap2-bin (capsh), passwd (useradd) and man-db serve the
+# tests of the unit, the install and access control.
+PKGS="make gcc g++ clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
+zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev python3
+python3-pytest procps prometheus golang-go systemd systemd-container libcap2-bin passwd man-db"
 
 missing=""
 for p in $PKGS; do
@@ -19,6 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# other package managers' runs may hold the lock for a while: wait for it rather than fail
+apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null

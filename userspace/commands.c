@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "pprof.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -101,6 +102,7 @@ json_t *lw_site__to_json(const struct lw_site_snap *s)
 		s->oldest_alloc_age_sec >= 0 ? json_num(s->oldest_alloc_age_sec) : json_null()) &&
 	    add(o, "retained_share",
 		s->retained_share >= 0 ? json_num(s->retained_share) : json_null()) &&
+	    add(o, "reason", lw_json_string(s->reason)) &&
 	    add(o, "allocs", json_u64(s->allocs)) &&
 	    add(o, "alloc_bytes", json_u64(s->alloc_bytes)) &&
 	    add(o, "frees", json_u64(s->frees)) &&
@@ -381,6 +383,7 @@ static json_t *cmd_status(const struct lw_request *req, const struct lw_snapshot
 
 	if (res && add(res, "version", lw_json_string(st->version)) &&
 	    add(res, "uptime_sec", json_num(st->uptime_sec)) &&
+	    add(res, "attach_mode", lw_json_string(st->attach_mode)) &&
 	    add(res, "attached", attached_to_json(st)) &&
 	    add(res, "interpreters", interps_to_json(st)) &&
 	    add(res, "tracked_processes", json_u64(st->tracked_processes)) &&
@@ -394,6 +397,78 @@ static json_t *cmd_status(const struct lw_request *req, const struct lw_snapshot
 	    add(res, "interval_sec", json_num(st->interval_sec)) &&
 	    add(res, "sites", json_u64(snap->nsites)))
 		return res;
+	json_decref(res);
+	return oom(err, errlen);
+}
+
+static bool peer_wants(const struct lw_site_snap *s, void *ctx)
+{
+	return lw_peer__can_see(ctx, s->proc);
+}
+
+/* Standard base64 with padding: JSON carries text, the profile is bytes. */
+static char *base64(const uint8_t *in, size_t len)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		*o++ = digits[v >> 18];
+		*o++ = digits[v >> 12 & 63];
+		*o++ = digits[v >> 6 & 63];
+		*o++ = digits[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+
+		*o++ = digits[v >> 18];
+		*o++ = digits[v >> 12 & 63];
+		*o++ = i + 1 < len ? digits[v >> 6 & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The live heap of one process as a gzipped pprof profile, base64-encoded in "profile" (the
+ * client decodes it); the same bytes /debug/pprof/heap?pid= serves.
+ */
+static json_t *cmd_pprof(const struct lw_request *req, const struct lw_snapshot *snap,
+			 const struct lw_peer *peer, char *err, size_t errlen)
+{
+	struct lw_pprof_opts o = { .pid = req->pid, .want = peer_wants, .ctx = (void *)peer };
+	json_t *res = NULL;
+	uint8_t *data;
+	char *text;
+	size_t len;
+	int n;
+
+	n = lw_pprof__encode(snap, &o, &data, &len);
+	if (n < 0)
+		return oom(err, errlen);
+	if (n == 0) {
+		free(data);
+		set_err(err, errlen, "no allocation sites for pid %d (not traced, not yours, or no "
+			"allocations yet)", (int)req->pid);
+		return NULL;
+	}
+	text = base64(data, len);
+	free(data);
+	res = json_object();
+	if (text && res && add(res, "pid", json_integer(req->pid)) &&
+	    add(res, "sites", json_integer(n)) && add(res, "encoding", json_string("gzip")) &&
+	    add(res, "profile", json_string(text))) {
+		free(text);
+		return res;
+	}
+	free(text);
 	json_decref(res);
 	return oom(err, errlen);
 }
@@ -417,6 +492,7 @@ static const struct lw_command commands[LW_CMD_MAX] = {
 	},
 	[LW_CMD_PPROF] = {
 		.name = "pprof",
+		.handler = cmd_pprof,
 		.needs_pid = true,
 		.help = "the process's live heap as a gzipped pprof profile",
 	},

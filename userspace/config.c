@@ -487,6 +487,33 @@ static void pids_describe(const struct cfg_key *k, char *buf, size_t len)
 		 "process on the machine", LW_CONFIG_MAX_PIDS);
 }
 
+static const char *const attach_names[] = {
+	[LW_ATTACH_AUTO] = "auto", [LW_ATTACH_MULTI] = "multi", [LW_ATTACH_CLASSIC] = "classic",
+};
+
+static int attach_parse(const struct cfg_key *k, const char *val, struct lw_config *c, char *why,
+			size_t whylen)
+{
+	for (size_t i = 0; i < sizeof(attach_names) / sizeof(attach_names[0]); i++) {
+		if (!strcmp(val, attach_names[i])) {
+			*FIELD(c, k, enum lw_attach_mode) = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void attach_format(const struct cfg_key *k, const struct lw_config *c, char *buf,
+			  size_t len)
+{
+	snprintf(buf, len, "%s", attach_names[*CFIELD(c, k, enum lw_attach_mode)]);
+}
+
+static void attach_describe(const struct cfg_key *k, char *buf, size_t len)
+{
+	snprintf(buf, len, "auto, multi or classic");
+}
+
 static const struct cfg_type t_path = { "PATH", path_parse, str_format, path_describe };
 static const struct cfg_type t_seconds = { "SECONDS", num_parse, double_format,
 					   describe_range, "a number of seconds" };
@@ -499,6 +526,8 @@ static const struct cfg_type t_bytes = { "BYTES", u64_parse, u64_format, describ
 static const struct cfg_type t_bool = { "BOOL", bool_parse, bool_format, bool_describe };
 static const struct cfg_type t_addr = { "HOST:PORT|off", addr_parse, str_format, addr_describe };
 static const struct cfg_type t_pids = { "PID[,PID...]", pids_parse, pids_format, pids_describe };
+static const struct cfg_type t_attach = { "auto|multi|classic", attach_parse, attach_format,
+					  attach_describe };
 
 /* ---- the table ---- */
 
@@ -526,6 +555,10 @@ static const struct cfg_key keys[] = {
 	  "Address of the HTTP server for /metrics (Prometheus) and /debug/pprof/heap, or off for "
 	  "none. Profiles reveal process names and call stacks: keep it on loopback unless the "
 	  "network is trusted." },
+	KEY("daemon", metrics_top_sites, t_u32, "20", 0, 10000, 0,
+	    "Allocation sites exported with series of their own in /metrics (live bytes, growth "
+	    "rate, verdict): the top growers, leaks first. Each costs a few series in Prometheus; the "
+	    "number left out is exported too. 0 exports none."),
 	{ "daemon", "pid", &t_pids, offsetof(struct lw_config, pids), "", 0, 0, CFG_RESTART,
 	  "Trace only these processes and their children." },
 	KEY("daemon", verbose, t_bool, "false", 0, 0, 0, "Log at debug level."),
@@ -541,6 +574,11 @@ static const struct cfg_key keys[] = {
 	KEY("bpf", stack_depth, t_u32, "16", 1, LW_MAX_STACK_DEPTH, CFG_RESTART,
 	    "Frames kept per allocation stack, innermost first. Deeper stacks tell sites apart "
 	    "better and cost more on every allocation."),
+	KEY("bpf", attach, t_attach, "auto", 0, 0, CFG_RESTART,
+	    "How the allocator probes are attached. multi: uprobe_multi BPF links, two per library "
+	    "(Linux 6.6 or later), which need only CAP_BPF and CAP_PERFMON. classic: one perf-event "
+	    "uprobe per function, which needs CAP_SYS_ADMIN and makes stopping slower. auto: multi "
+	    "where the kernel has it, else classic. leakwatch status shows the mode in use."),
 	KEY("bpf", python, t_bool, "true", 0, 0, CFG_RESTART,
 	    "Trace CPython 3.8-3.13 interpreters: their objects become pymalloc sites with Python "
 	    "frames, and libc allocations of Python code get Python frames too. Every traced "

@@ -34,11 +34,19 @@
 #define LW_CONFIG_MAX_PIDS 64
 #define LW_CONFIG_ERR_MAX 512		/* a comfortable size for the err buffers below */
 
+/* How the allocator probes are attached (the "attach" key). */
+enum lw_attach_mode {
+	LW_ATTACH_AUTO = 0,	/* uprobe_multi links where the kernel has them, else classic */
+	LW_ATTACH_MULTI,	/* uprobe_multi links (Linux 6.6+): CAP_BPF + CAP_PERFMON */
+	LW_ATTACH_CLASSIC,	/* perf-event uprobes: CAP_SYS_ADMIN */
+};
+
 struct lw_config {
 	char socket[LW_CONFIG_SOCKET_MAX];	/* absolute path */
 	double interval;			/* drain period, seconds */
 	char metrics_addr[LW_CONFIG_ADDR_MAX];	/* "HOST:PORT", "[V6]:PORT", or "off" */
 	bool metrics_off;			/* metrics_addr is "off" */
+	uint32_t metrics_top_sites;		/* sites with their own series in /metrics */
 	pid_t pids[LW_CONFIG_MAX_PIDS];		/* trace only these (and children) */
 	unsigned int npids;			/* 0: trace every process */
 	bool verbose;
@@ -46,6 +54,7 @@ struct lw_config {
 	uint32_t max_sites;			/* BPF per-(process, stack) aggregate entries */
 	uint32_t max_stacks;			/* BPF stack map entries */
 	uint32_t stack_depth;			/* frames per stack, <= LW_MAX_STACK_DEPTH */
+	enum lw_attach_mode attach;
 	bool python;				/* trace CPython's allocator with Python frames */
 	uint32_t history;			/* samples kept per site series */
 	uint32_t max_series;			/* site series kept in memory */

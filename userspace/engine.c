@@ -41,6 +41,8 @@ struct lw_engine {
 	unsigned int gen;
 	uint64_t drains;
 	double last_drain_wall, last_drain_dur;
+	uint64_t drain_hist[LW_DRAIN_BUCKETS];
+	double drain_sum;
 	double last_sweep;
 	uint64_t sweep_gen;
 	uint64_t naggs, nallocs, nstacks;
@@ -112,6 +114,7 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 		.max_sites = cfg->max_sites,
 		.max_stacks = cfg->max_stacks,
 		.stack_depth = cfg->stack_depth,
+		.attach = cfg->attach,
 	};
 	struct lw_engine *e = calloc(1, sizeof(*e));
 	size_t nobjs;
@@ -348,6 +351,9 @@ static void resolve_pending(struct lw_engine *e, double now)
 
 	if (budget < 0.05)
 		budget = 0.05;
+	/* a long interval is no licence to stall: the service watchdog counts on the loop */
+	if (budget > 5)
+		budget = 5;
 	if (e->npending > 256)
 		rank_pending(e);
 	for (i = 0; i < e->npending; i++) {
@@ -365,8 +371,8 @@ static void resolve_pending(struct lw_engine *e, double now)
 }
 
 /*
- * A cohort boundary moves every period, the two in turn, so the older one is always between one
- * and two periods old: old enough that a queue or a cache has turned over and churn has died,
+ * A cohort boundary moves every period, the three in turn, so the two older ones are always at
+ * least a period old: old enough that churn has died and a queue or a cache has turned over,
  * young enough to be measured inside the trend window.
  */
 static double cohort_period(const struct lw_engine *e)
@@ -389,29 +395,44 @@ static void move_cohort(struct lw_engine *e, double now)
 	e->last_cohort = now;
 }
 
-/* The age evidence of a site: its oldest cohort that is at least a period old. */
+/* Bytes of the blocks live at cohort i's boundary that still live. */
+static int64_t cohort_survivors(const struct lw_site *s, int i)
+{
+	int64_t died = (int64_t)(s->val.cohort_free_bytes[i] - s->cohort[i].free_bytes);
+
+	return s->cohort[i].live_bytes > died ? s->cohort[i].live_bytes - died : 0;
+}
+
+/*
+ * The age evidence of a site: its two oldest cohorts, both at least a period old. What survives
+ * of the younger one and not of the older was born between them and has outlived the period.
+ */
 static void site_age(const struct lw_engine *e, const struct lw_site *s, double now,
 		     struct lw_trend_age *age)
 {
-	int m = -1;
+	int old = -1, mid = -1;
+	int64_t kept;
 
 	memset(age, 0, sizeof(*age));
-	for (int i = 0; i < LW_COHORTS; i++)
-		if (e->cohort_t[i] && s->cohort[i].set &&
-		    now - e->cohort_t[i] >= 0.99 * cohort_period(e) &&
-		    (m < 0 || e->cohort_t[i] < e->cohort_t[m]))
-			m = i;
-	if (m < 0)
+	for (int i = 0; i < LW_COHORTS; i++) {
+		if (!e->cohort_t[i] || !s->cohort[i].set ||
+		    now - e->cohort_t[i] < 0.99 * cohort_period(e))
+			continue;
+		if (old < 0 || e->cohort_t[i] < e->cohort_t[old]) {
+			mid = old;
+			old = i;
+		} else if (mid < 0 || e->cohort_t[i] < e->cohort_t[mid]) {
+			mid = i;
+		}
+	}
+	/* both older than the site: it has no blocks of that age yet, no evidence either way */
+	if (old < 0 || mid < 0 || s->cohort[mid].predates)
 		return;
+	kept = cohort_survivors(s, mid) - cohort_survivors(s, old);
 	age->valid = true;
-	age->boundary_t = e->cohort_t[m];
-	age->cohort_bytes = s->cohort[m].live_bytes;
-	age->retained_bytes = s->cohort[m].live_bytes -
-			      (int64_t)(s->val.cohort_free_bytes[m] - s->cohort[m].free_bytes);
-	if (age->retained_bytes < 0)
-		age->retained_bytes = 0;
-	if (age->retained_bytes > age->cohort_bytes)
-		age->retained_bytes = age->cohort_bytes;
+	age->from_t = e->cohort_t[old];
+	age->to_t = e->cohort_t[mid];
+	age->retained_bytes = kept > 0 ? kept : 0;
 }
 
 static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct lw_agg_val *v,
@@ -423,6 +444,7 @@ static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct
 			s->cohort[i].live_bytes = 0;
 			s->cohort[i].free_bytes = v->cohort_free_bytes[i];
 			s->cohort[i].set = e->cohort_t[i] != 0;
+			s->cohort[i].predates = true;
 		}
 	if (e->cohort_moved >= 0) {
 		int i = e->cohort_moved;
@@ -430,6 +452,7 @@ static void set_cohort_base(struct lw_engine *e, struct lw_site *s, const struct
 		s->cohort[i].live_bytes = v->live_bytes > 0 ? v->live_bytes : 0;
 		s->cohort[i].free_bytes = v->cohort_free_bytes[i];
 		s->cohort[i].set = true;
+		s->cohort[i].predates = false;
 	}
 }
 
@@ -757,6 +780,8 @@ int lw_engine__drain(struct lw_engine *e)
 
 	e->drains++;
 	e->last_drain_dur = mono_now() - t0;
+	e->drain_hist[lw_drain_bucket(e->last_drain_dur)]++;
+	e->drain_sum += e->last_drain_dur;
 	snap = build_snapshot(e);
 	if (snap) {
 		lw_snapshot__put(e->snap);
@@ -781,6 +806,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o = &c->snap->sites[c->i++];
 	o->proc = lw_procinfo__get(s->proc->info);
 	o->stack = lw_stackinfo__get(s->stack);
+	o->stack_id = s->key.stack_id;
 	o->allocator = s->alloc_kind == LW_ALLOC_PYMALLOC ? "pymalloc" : "libc";
 	o->live_bytes = s->val.live_bytes;
 	o->live_allocs = s->val.live_allocs;
@@ -791,6 +817,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o->verdict = s->res.verdict;
 	o->confidence = s->res.confidence;
 	o->retained_share = s->res.retained_share;
+	o->reason = lw_trend__explain(s->res.reason);
 	o->exited = s->proc->exited;
 	o->oldest_alloc_age_sec = -1;
 	if (s->oldest_birth_ns && s->val.live_allocs > 0 && c->now_boot > s->oldest_birth_ns)
@@ -853,6 +880,7 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 
 	st = &snap->status;
 	st->version = LW_VERSION;
+	st->attach_mode = lw_tracer__attach_mode(e->tracer);
 	st->uptime_sec = mono_now() - e->started_mono;
 	objs = lw_tracer__objects(e->tracer, &nobjs);
 	st->attached = calloc(nobjs ? nobjs : 1, sizeof(*st->attached));
@@ -883,6 +911,8 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 	st->last_drain_unix = e->last_drain_wall;
 	st->last_drain_duration_sec = e->last_drain_dur;
 	st->drains = e->drains;
+	memcpy(st->drain_hist, e->drain_hist, sizeof(st->drain_hist));
+	st->drain_sum_sec = e->drain_sum;
 	st->interval_sec = e->cfg.interval;
 	return snap;
 }
@@ -893,6 +923,7 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 	size_t n;
 
 	objs = lw_tracer__objects(e->tracer, &n);
+	fprintf(f, "attach mode: %s\n", lw_tracer__attach_mode(e->tracer));
 	fprintf(f, "process tracepoints: exec, exit, fork: attached\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "libc %s (dev %lu:%lu, inode %lu): %u probes attached, %u functions "

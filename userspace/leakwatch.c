@@ -48,7 +48,10 @@ static const char usage_text[] =
 	"  top [-n N] [--pid PID]       allocation sites ranked by growth, leak verdicts first\n"
 	"  procs [--pid PID]            per process: RSS, live heap, their growth and a verdict\n"
 	"  stacks --pid PID [-n N]      every live site of one process, by live bytes\n"
-	"  pprof --pid PID [-o FILE]    the process's live heap as a gzipped pprof profile\n"
+	"  pprof --pid PID [-o FILE]    the process's live heap as a gzipped pprof profile, written\n"
+	"                               to FILE (default leakwatch-heap-PID.pb.gz; '-' for\n"
+	"                               stdout, not a terminal); with --json, the reply instead\n"
+	"                               (the profile base64-encoded in \"profile\")\n"
 	"  status                       daemon health: uptime, probes, map fill, drops, drains\n"
 	"\n"
 	"Options:\n"
@@ -637,6 +640,7 @@ static void print_status(json_t *res)
 	if (jnum(res, "interval_sec", &v))
 		printf("%-24s %g s\n", "interval:", v);
 
+	printf("%-24s %s\n", "attach mode:", jstr_or(res, "attach_mode", "-"));
 	arr = json_object_get(res, "attached");
 	printf("attached objects:%s\n", json_array_size(arr) ? "" : " none");
 	json_array_foreach(arr, i, e) {
@@ -715,15 +719,23 @@ static int b64_decode(const char *in, unsigned char **out, size_t *outlen)
 
 /*
  * pprof: the daemon sends the gzipped profile base64-encoded in "profile" (JSON carries no
- * bytes). It goes to -o FILE, or to stdout when that is not a terminal.
+ * bytes). It goes to -o FILE, to stdout with -o - (never a terminal), and by default to
+ * leakwatch-heap-PID.pb.gz in the current directory.
  */
-static int write_pprof(json_t *res, const char *output)
+static int write_pprof(json_t *res, const char *output, pid_t pid)
 {
 	const char *b64 = jstr(res, "profile");
+	char deflt[64];
 	unsigned char *data;
 	size_t len, off = 0;
+	double sites = 0;
 	int fd, ret;
 	ssize_t n;
+
+	if (!output) {
+		snprintf(deflt, sizeof(deflt), "leakwatch-heap-%d.pb.gz", (int)pid);
+		output = deflt;
+	}
 
 	if (!b64) {
 		fprintf(stderr, "leakwatch: reply carries no profile (is leakwatchd newer or older "
@@ -734,7 +746,7 @@ static int write_pprof(json_t *res, const char *output)
 		fprintf(stderr, "leakwatch: reply carries a malformed profile\n");
 		return 1;
 	}
-	if (!output || !strcmp(output, "-")) {
+	if (!strcmp(output, "-")) {
 		if (isatty(STDOUT_FILENO)) {
 			fprintf(stderr, "leakwatch: refusing to write a binary profile to a "
 				"terminal; use -o FILE\n");
@@ -769,6 +781,12 @@ static int write_pprof(json_t *res, const char *output)
 		ret = 1;
 	}
 	free(data);
+	if (!ret && fd != STDOUT_FILENO) {
+		jnum(res, "sites", &sites);
+		printf("wrote the live heap of pid %d (%.0f allocation sites, %zu bytes) to %s\n"
+		       "view it with: go tool pprof -top %s\n", (int)pid, sites, len, output,
+		       output);
+	}
 	return ret;
 }
 
@@ -805,7 +823,7 @@ int main(int argc, char **argv)
 			print_status(res);
 			break;
 		case LW_CMD_PPROF:
-			ret = write_pprof(res, o.output);
+			ret = write_pprof(res, o.output, o.req.pid);
 			break;
 		default:
 			break;

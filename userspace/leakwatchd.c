@@ -2,7 +2,8 @@
 /*
  * leakwatchd: the daemon. One thread, one epoll loop: a timer drives the drain, a signalfd
  * carries SIGTERM/SIGINT (stop) and SIGHUP (reload), the BPF ring buffer carries process exits,
- * and the control socket serves clients from the published snapshot.
+ * and the control socket and the HTTP server (/metrics, /debug/pprof/heap) serve clients from the
+ * published snapshot.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,8 +21,11 @@
 #include "config.h"
 #include "engine.h"
 #include "evloop.h"
+#include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
+#include "uprobe_multi.h"
 
 struct daemon {
 	struct lw_config cfg;
@@ -33,6 +37,8 @@ struct daemon {
 	struct lw_watch timer, sig, events;
 	struct lw_engine *engine;
 	struct lw_server *server;
+	struct lw_http *http;	/* NULL when metrics_addr is off */
+	struct lw_notify *notify;
 	bool stop;
 };
 
@@ -43,7 +49,8 @@ static void usage(FILE *f)
 		"Trace every process's allocations with eBPF and flag the sites that leak.\n\n"
 		"  --socket PATH          control socket (default %s)\n"
 		"  --interval SECONDS     drain period, fractions allowed, min 0.1 (default 10)\n"
-		"  --metrics-addr ADDR    HOST:PORT for /metrics, or 'off'\n"
+		"  --metrics-addr ADDR    HOST:PORT for /metrics and /debug/pprof/heap, or 'off'\n"
+		"                         (default 127.0.0.1:9464)\n"
 		"  --config FILE          config file (default %s)\n"
 		"  --pid PID[,PID...]     trace only these processes and their children\n"
 		"  -C, --set KEY=VALUE    set any config key (see --config-help)\n"
@@ -109,33 +116,79 @@ static bool have_cap(int cap)
 	return data[cap / 32].effective & (1u << (cap % 32));
 }
 
-/* The kernel features and privileges the tracer needs, each missing one named in one line. */
-static int check_environment(void)
+static int need_caps(const int *caps, size_t n, const char *why)
 {
-	static const struct {
-		int cap;
-		const char *name;
-	} caps[] = {
-		{ CAP_BPF, "CAP_BPF" },
-		{ CAP_PERFMON, "CAP_PERFMON" },
-		/* classic perf-event uprobes, the only kind libbpf 1.1 attaches */
-		{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
-		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+	static const char *const names[] = {
+		[CAP_DAC_READ_SEARCH] = "CAP_DAC_READ_SEARCH", [CAP_SYS_PTRACE] = "CAP_SYS_PTRACE",
+		[CAP_SYS_ADMIN] = "CAP_SYS_ADMIN", [CAP_PERFMON] = "CAP_PERFMON",
+		[CAP_BPF] = "CAP_BPF",
 	};
 
-	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		if (!have_cap(caps[i].cap)) {
-			lw_err("missing capability %s: run as root (or with CAP_BPF, CAP_PERFMON, "
-			       "CAP_SYS_ADMIN and CAP_SYS_PTRACE)", caps[i].name);
+	for (size_t i = 0; i < n; i++) {
+		if (!have_cap(caps[i])) {
+			lw_err("missing capability %s: %s", names[caps[i]], why);
 			return -EPERM;
 		}
 	}
+	return 0;
+}
+
+/* /proc/PID/map_files reaches a mapped file that has since been deleted (an upgraded libc). */
+static void check_map_files_access(void)
+{
+	if (!have_cap(CAP_CHECKPOINT_RESTORE) && !have_cap(CAP_SYS_ADMIN))
+		lw_warn("no CAP_CHECKPOINT_RESTORE: libraries and programs deleted since processes "
+			"mapped them (an upgraded libc) are neither traced nor symbolized");
+}
+
+/*
+ * The kernel features and privileges the tracer needs, each missing one named in one line, and
+ * the attach mode they allow: uprobe_multi links where the kernel has them (unless the
+ * configuration says classic), else classic perf-event uprobes, which need CAP_SYS_ADMIN.
+ */
+static int check_environment(enum lw_attach_mode want, enum lw_attach_mode *mode)
+{
+	/* BPF and links; other processes' /proc entries; binaries in private directories */
+	static const int base[] = { CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
+	static const int classic[] = { CAP_SYS_ADMIN };
+	int err;
+
+	if (need_caps(base, sizeof(base) / sizeof(base[0]),
+		      "run as root, or with CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
+		      "CAP_DAC_READ_SEARCH (and CAP_SYS_ADMIN on kernels before 6.6)"))
+		return -EPERM;
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		lw_err("kernel BTF not available (/sys/kernel/btf/vmlinux: %s): leakwatchd needs a "
 		       "kernel built with CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
 		return -ENOTSUP;
 	}
-	return 0;
+	check_map_files_access();
+	*mode = LW_ATTACH_CLASSIC;
+	if (want != LW_ATTACH_CLASSIC) {
+		err = lw_umulti__probe();
+		if (err == -EPERM) {
+			lw_err("failed to load BPF programs: %s (BPF not permitted here: a seccomp "
+			       "filter, a container, or a security module forbids it)",
+			       strerror(EPERM));
+			return err;
+		}
+		if (!err) {
+			*mode = LW_ATTACH_MULTI;
+			return 0;
+		}
+		if (want == LW_ATTACH_MULTI) {
+			lw_err("attach = multi, but this kernel cannot create uprobe_multi links "
+			       "(Linux 6.6 or later): %s; set attach = classic or auto",
+			       strerror(-err));
+			return -ENOTSUP;
+		}
+		lw_warn("this kernel cannot create uprobe_multi links (Linux 6.6 or later): "
+			"attaching classic perf-event uprobes, which need CAP_SYS_ADMIN");
+	}
+	return need_caps(classic, 1, want == LW_ATTACH_CLASSIC ?
+			 "attach = classic: perf-event uprobes need it" :
+			 "this kernel has no uprobe_multi links (Linux 6.6 or later), and classic "
+			 "perf-event uprobes need it");
 }
 
 static int arm_timer(struct daemon *d)
@@ -162,6 +215,20 @@ static struct daemon *daemon_of(struct lw_watch *w, size_t off)
 	return (struct daemon *)((char *)w - off);
 }
 
+/* One line for systemctl status: what is traced, and how the last drain went. */
+static void report_status(struct daemon *d)
+{
+	const struct lw_snapshot *snap = lw_engine__snapshot(d->engine);
+	const struct lw_status *st = &snap->status;
+	char line[256];
+
+	snprintf(line, sizeof(line), "tracing %zu libc object%s (%s), %llu processes, %zu sites; "
+		 "last drain %.0f ms", st->nattached, st->nattached == 1 ? "" : "s",
+		 st->attach_mode, (unsigned long long)st->tracked_processes, snap->nsites,
+		 st->last_drain_duration_sec * 1e3);
+	lw_notify__status(d->notify, line);
+}
+
 static void on_timer(struct lw_watch *w, uint32_t events)
 {
 	struct daemon *d = daemon_of(w, offsetof(struct daemon, timer));
@@ -170,6 +237,7 @@ static void on_timer(struct lw_watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	lw_engine__drain(d->engine);
+	report_status(d);
 }
 
 static void report_change(void *ctx, const char *key, const char *old_val, const char *new_val,
@@ -186,13 +254,16 @@ static void reload(struct daemon *d)
 {
 	struct lw_config c;
 
+	lw_notify__reloading(d->notify);
 	if (load_config(d, &c)) {
 		lw_warn("reload failed: keeping the running configuration");
+		lw_notify__ready(d->notify, "reload failed: running with the previous configuration");
 		return;
 	}
 	lw_config__diff(&d->cfg, &c, report_change, NULL);
 	lw_log_set_level(c.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
 	lw_engine__reconfigure(d->engine, &c);
+	lw_http__set_top_sites(d->http, c.metrics_top_sites);
 	/* the running values of the restart-only keys stay what they are */
 	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
 	memcpy(c.metrics_addr, d->cfg.metrics_addr, sizeof(c.metrics_addr));
@@ -203,11 +274,14 @@ static void reload(struct daemon *d)
 	c.max_sites = d->cfg.max_sites;
 	c.max_stacks = d->cfg.max_stacks;
 	c.stack_depth = d->cfg.stack_depth;
+	c.attach = d->cfg.attach;
 	c.history = d->cfg.history;
 	c.max_series = d->cfg.max_series;
 	d->cfg = c;
 	arm_timer(d);
 	lw_info("configuration reloaded");
+	report_status(d);
+	lw_notify__ready(d->notify, NULL);
 }
 
 static void on_signal(struct lw_watch *w, uint32_t events)
@@ -237,7 +311,29 @@ static struct lw_snapshot *current_snapshot(void *ctx)
 	return d->engine ? lw_engine__snapshot(d->engine) : NULL;
 }
 
-/* The loop's own fds and the control socket: set up before the (slow) BPF load. */
+static int start_http(struct daemon *d)
+{
+	struct lw_http_opts o = {
+		.top_sites = d->cfg.metrics_top_sites,
+		.current = current_snapshot,
+		.ctx = d,
+	};
+	char host[LW_CONFIG_ADDR_MAX];
+
+	/* validated with the configuration: this cannot fail on a value that got this far */
+	if (lw_config__split_hostport(d->cfg.metrics_addr, host, sizeof(host), &o.port)) {
+		lw_err("failed to use metrics address '%s'", d->cfg.metrics_addr);
+		return -EINVAL;
+	}
+	o.host = host;
+	d->http = lw_http__new(d->epfd, &o);
+	return d->http ? 0 : -errno;	/* it said why */
+}
+
+/*
+ * The loop's own fds, the control socket and the HTTP server: set up before the (slow) BPF
+ * load, so that a socket or port in use fails the start at once.
+ */
 static int setup(struct daemon *d)
 {
 	sigset_t mask;
@@ -264,7 +360,9 @@ static int setup(struct daemon *d)
 	}
 	/* until the engine is up, requests are answered "no data yet" */
 	d->server = lw_server__new(d->epfd, d->cfg.socket, current_snapshot, d);
-	return d->server ? 0 : -errno;	/* the server said why */
+	if (!d->server)
+		return -errno;	/* the server said why */
+	return d->cfg.metrics_off ? 0 : start_http(d);
 }
 
 static int run(struct daemon *d)
@@ -277,10 +375,20 @@ static int run(struct daemon *d)
 		lw_err("failed to set up the event loop: %s", strerror(errno));
 		return 1;
 	}
-	lw_info("tracing; control socket %s, drain every %gs", d->cfg.socket, d->cfg.interval);
+	lw_info("tracing; control socket %s, metrics %s, drain every %gs", d->cfg.socket,
+		d->cfg.metrics_off ? "off" : d->cfg.metrics_addr, d->cfg.interval);
+	/* probes attached, sockets listening: clients may come */
+	report_status(d);
+	lw_notify__ready(d->notify, NULL);
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]), 1000);
+		int wd_ms = lw_notify__tick(d->notify, mono_now());
+		int timeout = lw_http__timeout_ms(d->http, 1000);
+		int n;
+
+		if (wd_ms >= 0 && wd_ms < timeout)
+			timeout = wd_ms;
+		n = epoll_wait(d->epfd, evs, sizeof(evs) / sizeof(evs[0]), timeout);
 
 		if (n < 0 && errno != EINTR) {
 			lw_err("failed to wait for events: %s", strerror(errno));
@@ -293,8 +401,11 @@ static int run(struct daemon *d)
 		}
 		/* once per batch: it frees clients closed while the batch was handled */
 		lw_server__tick(d->server, mono_now());
+		/* HTTP connection timeouts, and work MHD left for the next call */
+		lw_http__run(d->http);
 	}
 	lw_info("stopping");
+	lw_notify__stopping(d->notify);
 	return 0;
 }
 
@@ -318,6 +429,8 @@ int main(int argc, char **argv)
 	};
 	struct daemon d = { .config_path = LW_CONFIG_DEFAULT_PATH, .epfd = -1,
 			    .timer.fd = -1, .sig.fd = -1 };
+	enum lw_attach_mode mode;
+	struct lw_config run_cfg;
 	bool check = false;
 	int opt, err = 0, ret = 1;
 
@@ -375,12 +488,20 @@ int main(int argc, char **argv)
 	if (load_config(&d, &d.cfg))
 		return 1;
 	lw_log_set_level(d.cfg.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
-	if (check_environment())
+	if (check_environment(d.cfg.attach, &mode))
 		return 1;
 
+	d.notify = lw_notify__new();
+	if (!d.notify) {
+		lw_err("out of memory");
+		return 1;
+	}
 	if (!check && setup(&d))
 		goto out;
-	d.engine = lw_engine__new(&d.cfg);
+	/* the engine gets the mode the kernel allows; d.cfg keeps what was asked, for reloads */
+	run_cfg = d.cfg;
+	run_cfg.attach = mode;
+	d.engine = lw_engine__new(&run_cfg);
 	if (!d.engine)
 		goto out;	/* the failing module logged why */
 	if (check) {
@@ -389,8 +510,10 @@ int main(int argc, char **argv)
 	}
 	ret = run(&d);
 out:
+	lw_http__free(d.http);
 	lw_server__free(d.server);
 	lw_engine__free(d.engine);
+	lw_notify__free(d.notify);
 	if (d.timer.fd >= 0)
 		close(d.timer.fd);
 	if (d.sig.fd >= 0)

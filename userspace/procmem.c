@@ -73,36 +73,40 @@ static const struct lw_sample *first_since(const struct lw_series *s, double fro
 }
 
 /*
- * Fell and stayed down: the live heap over the recent stretch never came back near its peak,
- * and the anonymous memory over that stretch never gave back what it dropped. Returns the bytes
- * held back, 0 when the pattern is not there.
+ * Fell and not given back: the live heap dropped from an earlier high (the highest ever seen,
+ * or one inside the window) while anonymous memory did not drop with it. Measured at each low
+ * of the window against the highest live heap before it, so a heap that peaks now and then and
+ * is held at its peak between (a pinned, fragmented heap) counts as well as one that fell once.
+ * A queue that drains and has its memory trimmed gives it back. Returns the most held back.
  */
-static int64_t held_after_fall(const struct lw_procmem *m, double now, double recent)
+static int64_t held_after_fall(const struct lw_procmem *m, double now, double window)
 {
-	int64_t live_hi = INT64_MIN, anon_lo = INT64_MAX, dropped, returned, held;
+	int64_t hi_live = INT64_MIN, hi_anon = 0, best = 0;
 	unsigned int n = lw_series__len(m->live);
 
-	if (!m->have_peak || m->peak_t >= now - recent)
-		return 0;
-	for (unsigned int i = n; i-- > 0;) {
+	if (m->have_peak && m->peak_t < now - window) {
+		hi_live = m->peak_live;
+		hi_anon = m->peak_anon;
+	}
+	for (unsigned int i = 0; i < n; i++) {
 		const struct lw_sample *l = lw_series__at(m->live, i);
 		const struct lw_sample *a = lw_series__at(m->anon, i);
+		int64_t dropped, returned, held;
 
-		if (l->t < now - recent)
-			break;
-		if (l->live_bytes > live_hi)
-			live_hi = l->live_bytes;
-		if (a->live_bytes >= 0 && a->live_bytes < anon_lo)
-			anon_lo = a->live_bytes;
+		if (l->t < now - window || a->live_bytes < 0)
+			continue;
+		if (l->live_bytes >= hi_live) {
+			hi_live = l->live_bytes;
+			hi_anon = a->live_bytes;
+			continue;
+		}
+		dropped = hi_live - l->live_bytes;
+		returned = hi_anon - a->live_bytes;
+		held = dropped - (returned > 0 ? returned : 0);
+		if (held >= HELD_SHARE * (double)dropped && held > best)
+			best = held;
 	}
-	if (live_hi == INT64_MIN || anon_lo == INT64_MAX)
-		return 0;
-	dropped = m->peak_live - live_hi;
-	returned = m->peak_anon - anon_lo;
-	held = dropped - (returned > 0 ? returned : 0);
-	if (dropped <= 0 || held < HELD_SHARE * (double)dropped)
-		return 0;
-	return held;
+	return best;
 }
 
 /*
@@ -200,7 +204,7 @@ void lw_procmem__update(struct lw_procmem *m, const struct lw_trend_params *p,
 		m->peak_t = smp->t;
 		m->have_peak = true;
 	}
-	held_fall = held_after_fall(m, smp->t, window / 4);
+	held_fall = held_after_fall(m, smp->t, window);
 	held_grow = held_while_freeing(m, &anon, &live, p->significance, smp->t, window);
 	held_burst = held_after_burst(m, smp->t, window / 4);
 	held = held_fall > held_grow ? held_fall : held_grow;

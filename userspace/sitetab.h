@@ -30,6 +30,7 @@ struct lw_site {
 		int64_t live_bytes;
 		uint64_t free_bytes;
 		bool set;
+		bool predates;	/* the boundary is older than the site: nothing was live */
 	} cohort[LW_COHORTS];
 	uint64_t oldest_birth_ns;	/* boot ns of its oldest live allocation, 0 unknown */
 	uint64_t oldest_gen;		/* sweep that set oldest_birth_ns */

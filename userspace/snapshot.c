@@ -30,6 +30,7 @@ void lw_stackinfo__put(struct lw_stackinfo *si)
 		free((char *)si->frames[i].symbol);
 		free((char *)si->frames[i].module);
 		free((char *)si->frames[i].file);
+		free((char *)si->frames[i].build_id);
 	}
 	free(si);
 }
@@ -77,6 +78,20 @@ const char *lw_proc_verdict_name(enum lw_proc_verdict v)
 	default:
 		return "stable";
 	}
+}
+
+/* 1 ms to 2.5 s: a drain of a quiet machine takes a few ms, a burst of new sites far more. */
+const double lw_drain_bucket_le[LW_DRAIN_BUCKETS - 1] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+};
+
+unsigned int lw_drain_bucket(double sec)
+{
+	unsigned int i = 0;
+
+	while (i < LW_DRAIN_BUCKETS - 1 && sec > lw_drain_bucket_le[i])
+		i++;
+	return i;
 }
 
 const char *lw_drop_name(enum lw_drop d)

@@ -29,6 +29,9 @@ struct lw_frame {
 	const char *file;	/* source file, from debug info */
 	int line;		/* source line, 0 when unknown */
 	enum lw_frame_kind kind;
+	/* the mapping that holds addr, for profiles; all 0 when addr is in none */
+	uint64_t map_start, map_limit, map_offset;
+	const char *build_id;	/* the module's GNU build id, lowercase hex */
 };
 
 /* A resolved call stack, innermost first. Owns its strings. Immutable once built. */
@@ -67,6 +70,7 @@ const char *lw_verdict_name(enum lw_verdict v);
 struct lw_site_snap {
 	struct lw_procinfo *proc;	/* reference held by the snapshot */
 	struct lw_stackinfo *stack;	/* reference held by the snapshot; NULL if frames lost */
+	uint64_t stack_id;		/* the kernel's id of the stack: unique within a process */
 	const char *allocator;		/* static string: "libc" */
 	int64_t live_bytes;
 	int64_t live_allocs;
@@ -77,7 +81,8 @@ struct lw_site_snap {
 	enum lw_verdict verdict;
 	double confidence;		/* 0..1 */
 	double oldest_alloc_age_sec;	/* < 0 when unknown */
-	double retained_share;		/* growth still live past the age boundary; < 0 unknown */
+	double retained_share;		/* growth still live past the age boundaries; < 0 unknown */
+	const char *reason;		/* static: why the trend engine judged it so */
 	bool exited;			/* the process has gone; kept for the record */
 };
 
@@ -127,6 +132,16 @@ struct lw_interp_status {
 	unsigned int nmissing;	/* entry points of the strategy the binary lacks */
 };
 
+/*
+ * Drain durations as a histogram (Prometheus buckets): the upper bounds, in seconds, of every
+ * bucket but the last, which has none (+Inf).
+ */
+#define LW_DRAIN_BUCKETS 12
+extern const double lw_drain_bucket_le[LW_DRAIN_BUCKETS - 1];
+
+/* The bucket a drain of sec seconds falls in. */
+unsigned int lw_drain_bucket(double sec);
+
 struct lw_map_fill {
 	const char *name;
 	uint64_t used;
@@ -135,6 +150,7 @@ struct lw_map_fill {
 
 struct lw_status {
 	const char *version;
+	const char *attach_mode;		/* static string: "uprobe_multi" or "classic" */
 	double uptime_sec;
 	size_t nattached;
 	struct lw_attached_obj *attached;	/* owned by the snapshot */
@@ -148,6 +164,8 @@ struct lw_status {
 	double last_drain_unix;		/* wall-clock time of the last drain, 0 before the first */
 	double last_drain_duration_sec;
 	uint64_t drains;
+	uint64_t drain_hist[LW_DRAIN_BUCKETS];	/* drains per bucket since start, not cumulative */
+	double drain_sum_sec;			/* total time spent draining */
 	double interval_sec;
 };
 

@@ -496,12 +496,18 @@ int lw_symbolizer__resolve(struct lw_symbolizer *s, pid_t pid, const struct lw_m
 		goto miss;
 	if (mp->path && !(out->module = dup_or_fail(mp->path, &err)))
 		goto fail;
+	out->map_start = mp->start;
+	out->map_limit = mp->end;
+	out->map_offset = mp->pgoff;
 	m = module_get(s, pid, mp, &err);
 	if (!m) {
 		if (err)
 			goto fail;
 		goto miss;
 	}
+	/* read once per module, when it is opened: profiles name the exact build */
+	if (m->build_id && !(out->build_id = dup_or_fail(m->build_id, &err)))
+		goto fail;
 	if (!offset_to_vaddr(m, lw_mapping__file_offset(mp, look), &vaddr))
 		goto miss;
 	vaddr += m->bias;
@@ -529,6 +535,7 @@ fail:
 	free((char *)out->symbol);
 	free((char *)out->module);
 	free((char *)out->file);
+	free((char *)out->build_id);
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
 	out->kind = LW_FRAME_NATIVE;

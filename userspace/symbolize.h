@@ -26,7 +26,9 @@ void lw_symbolizer__free(struct lw_symbolizer *s);
  * is_return is true: look up addr - 1 (the call instruction) for symbol and line, but report
  * addr. Fills out->addr, ->symbol (malloc'd, NULL if unknown), ->offset (addr - symbol start),
  * ->module (malloc'd copy of the mapping path, NULL if anonymous), ->file (malloc'd, NULL
- * unless debug line info exists), ->line (0 if unknown), ->kind = LW_FRAME_NATIVE.
+ * unless debug line info exists), ->line (0 if unknown), ->kind = LW_FRAME_NATIVE, the mapping
+ * holding addr (->map_start, ->map_limit, ->map_offset) and the module's ->build_id (malloc'd,
+ * NULL when the file has none or cannot be opened).
  * The caller frees the strings (lw_stackinfo__put does so). Returns 0, or -errno on
  * allocation failure only; an unresolvable address is not an error (fields stay NULL).
  */

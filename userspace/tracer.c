@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -14,26 +12,27 @@
 #include "prologue.h"
 #include "log.h"
 #include "tracer.h"
+#include "uprobe_multi.h"
 #include "leakwatch.skel.h"
-
-/* Not in Debian 12's <linux/bpf.h>: the kernel's values (6.6+). */
-#define LW_BPF_TRACE_UPROBE_MULTI 48
-#define LW_BPF_F_UPROBE_MULTI_RETURN 1
 
 /* Keys per batch syscall: big enough to amortise the syscall, small enough to stay in cache. */
 #define BATCH 4096
+
+/* One attachment of the allocator probes: a libbpf perf-event link, or a uprobe_multi link fd. */
+struct probe_link {
+	struct bpf_link *link;	/* classic */
+	int fd;			/* uprobe_multi; -1 for classic */
+};
 
 struct lw_tracer {
 	struct leakwatch_bpf *skel;
 	struct ring_buffer *rb;
 	void (*ev_cb)(void *ctx, const struct lw_event *e);
 	void *ev_ctx;
-	struct bpf_link **links;
+	struct probe_link *links;
 	size_t nlinks, links_cap;
 	struct lw_attached_obj *objs;
 	size_t nobjs;
-	int *fds;			/* links made with the bpf syscall (uprobe_multi) */
-	size_t nfds, fds_cap;
 	bool python;			/* CPython programs loaded */
 	int ncpus;
 	struct lw_tracer_opts opts;
@@ -58,34 +57,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static struct bpf_program *func_prog(struct leakwatch_bpf *skel, enum lw_func fn)
-{
-	switch (fn) {
-	case LW_FN_MALLOC:
-		return skel->progs.lw_malloc;
-	case LW_FN_CALLOC:
-		return skel->progs.lw_calloc;
-	case LW_FN_REALLOC:
-		return skel->progs.lw_realloc;
-	case LW_FN_REALLOCARRAY:
-		return skel->progs.lw_reallocarray;
-	case LW_FN_POSIX_MEMALIGN:
-		return skel->progs.lw_posix_memalign;
-	case LW_FN_ALIGNED_ALLOC:
-		return skel->progs.lw_aligned_alloc;
-	case LW_FN_MEMALIGN:
-		return skel->progs.lw_memalign;
-	case LW_FN_VALLOC:
-		return skel->progs.lw_valloc;
-	case LW_FN_PVALLOC:
-		return skel->progs.lw_pvalloc;
-	case LW_FN_FREE:
-		return skel->progs.lw_free;
-	default:
-		return NULL;
-	}
-}
-
 static const struct {
 	const char *name;
 	enum lw_func fn;
@@ -103,6 +74,14 @@ static const struct {
 	{ "free", LW_FN_FREE, false },
 };
 
+static void drop_link(struct probe_link *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	else
+		bpf_link__destroy(l->link);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct lw_tracer *t = ctx;
@@ -110,16 +89,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size >= sizeof(struct lw_event) && t->ev_cb)
 		t->ev_cb(t->ev_ctx, data);
 	return 0;
-}
-
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
 }
 
 struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
@@ -148,26 +117,21 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 	t->skel->rodata->filter_pids = opts->npids > 0;
 	t->skel->rodata->stack_depth = opts->stack_depth;
 	t->skel->rodata->py_tss_base = opts->py_tss_base;
-	/*
-	 * The CPython programs are attached as uprobe_multi links (Linux 6.6+), which they must be
-	 * loaded for. Without them, or without the thread key table, the rest still works.
-	 */
-	t->python = opts->py_tss_base && kernel_at_least(6, 6);
-	if (t->python) {
-		bpf_program__set_expected_attach_type(t->skel->progs.lw_py_entry,
-						      LW_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(t->skel->progs.lw_py_ret,
-						      LW_BPF_TRACE_UPROBE_MULTI);
-	} else {
+	/* without the thread key table the CPython programs could only record frameless sites */
+	t->python = opts->py_tss_base != 0;
+	if (!t->python) {
 		bpf_program__set_autoload(t->skel->progs.lw_py_entry, false);
-		bpf_program__set_autoload(t->skel->progs.lw_py_ret, false);
-		if (opts->py_tss_base)
-			lw_warn("Python frames unavailable: they need Linux 6.6 or later "
-				"(uprobe_multi links)");
+	} else if (opts->attach == LW_ATTACH_MULTI) {
+		bpf_program__set_expected_attach_type(
+			t->skel->progs.lw_py_entry, (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
 	}
-	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_allocations);
-	bpf_map__set_max_entries(t->skel->maps.aggs, opts->max_sites);
-	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
+	if (opts->attach == LW_ATTACH_MULTI) {
+		/* the kernel takes a uprobe_multi link only for programs loaded for one */
+		bpf_program__set_expected_attach_type(
+			t->skel->progs.lw_alloc_entry, (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(
+			t->skel->progs.lw_alloc_ret, (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
+	}
 
 	err = leakwatch_bpf__load(t->skel);
 	if (err) {
@@ -213,12 +177,9 @@ void lw_tracer__free(struct lw_tracer *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+	while (t->nlinks)
+		drop_link(&t->links[--t->nlinks]);
 	free(t->links);
-	for (size_t i = 0; i < t->nfds; i++)
-		close(t->fds[i]);
-	free(t->fds);
 	ring_buffer__free(t->rb);
 	leakwatch_bpf__destroy(t->skel);
 	for (size_t i = 0; i < t->nobjs; i++)
@@ -235,11 +196,11 @@ bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino
 	return false;
 }
 
-static int keep_link(struct lw_tracer *t, struct bpf_link *l)
+static int keep_link(struct lw_tracer *t, struct probe_link l)
 {
 	if (t->nlinks == t->links_cap) {
 		size_t cap = t->links_cap ? t->links_cap * 2 : 32;
-		struct bpf_link **v = realloc(t->links, cap * sizeof(*v));
+		struct probe_link *v = realloc(t->links, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -250,22 +211,55 @@ static int keep_link(struct lw_tracer *t, struct bpf_link *l)
 	return 0;
 }
 
-static int attach_one(struct lw_tracer *t, struct bpf_program *prog, bool ret, const char *path,
-		      uint64_t off)
+/*
+ * The probes one program gets on one object, each offset with its cookie. In uprobe_multi mode
+ * they are one link, detached with one grace period; in classic mode one perf event each.
+ */
+struct probe_group {
+	struct bpf_program *prog;
+	bool ret;
+	unsigned int n;
+	uint64_t offs[LW_FN_MAX];
+	uint64_t cookies[LW_FN_MAX];
+};
+
+static int attach_group(struct lw_tracer *t, const struct probe_group *g, const char *path)
 {
-	struct bpf_link *l = bpf_program__attach_uprobe(prog, ret, -1, path, off);
+	struct probe_link l = { .fd = -1 };
 	int err;
 
-	if (!l)
-		return -errno;
-	err = keep_link(t, l);
-	if (err)
-		bpf_link__destroy(l);
-	return err;
+	if (t->opts.attach == LW_ATTACH_MULTI) {
+		struct lw_umulti_opts o = {
+			.path = path, .offsets = g->offs, .cookies = g->cookies, .cnt = g->n,
+			.kind = g->ret ? LW_UMULTI_RETURN : LW_UMULTI_ENTRY,
+		};
+
+		l.fd = lw_umulti__attach(bpf_program__fd(g->prog), &o);
+		if (l.fd < 0)
+			return l.fd;
+		err = keep_link(t, l);
+		if (err)
+			close(l.fd);
+		return err;
+	}
+	for (unsigned int i = 0; i < g->n; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = g->ret, .bpf_cookie = g->cookies[i]);
+
+		l.link = bpf_program__attach_uprobe_opts(g->prog, -1, path, g->offs[i], &uo);
+		if (!l.link)
+			return -errno;
+		err = keep_link(t, l);
+		if (err) {
+			bpf_link__destroy(l.link);
+			return err;
+		}
+	}
+	return 0;
 }
 
 int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino)
 {
+	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
 	uint64_t done[sizeof(libc_funcs) / sizeof(libc_funcs[0])];
 	struct lw_attached_obj *objs, *obj;
 	unsigned int ndone = 0, missing = 0, probes = 0;
@@ -278,6 +272,8 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 	elf = lw_elf__open(path);
 	if (!elf)
 		return -errno;
+	*entry = (struct probe_group){ .prog = t->skel->progs.lw_alloc_entry };
+	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
 	for (size_t i = 0; i < sizeof(libc_funcs) / sizeof(libc_funcs[0]); i++) {
 		struct lw_elf_sym sym;
 		bool alias = false;
@@ -303,14 +299,11 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 		if (libc_funcs[i].fn == LW_FN_FREE &&
 		    !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
 			off += lw_prologue_skip_null_check(code, sizeof(code));
-		err = attach_one(t, func_prog(t->skel, libc_funcs[i].fn), false, path, off);
-		if (!err && libc_funcs[i].ret)
-			err = attach_one(t, t->skel->progs.lw_alloc_ret, true, path,
-					 sym.file_offset);
-		if (err) {
-			lw_err("failed to attach uprobe to %s:%s: %s", path, libc_funcs[i].name,
-			       strerror(-err));
-			goto undo;
+		entry->cookies[entry->n] = libc_funcs[i].fn;
+		entry->offs[entry->n++] = off;
+		if (libc_funcs[i].ret) {
+			ret->cookies[ret->n] = libc_funcs[i].fn;
+			ret->offs[ret->n++] = sym.file_offset;
 		}
 		probes += libc_funcs[i].ret ? 2 : 1;
 	}
@@ -319,6 +312,21 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 	if (!probes) {
 		err = -ENOENT;
 		goto undo;
+	}
+	/*
+	 * Returns first: a return without its entry is ignored, while an entry whose return is
+	 * never seen leaves the thread's nesting depth up, and its next calls look nested.
+	 */
+	for (unsigned int i = 0; i < 2; i++) {
+		if (!groups[i].n)
+			continue;
+		err = attach_group(t, &groups[i], path);
+		if (err) {
+			lw_err("failed to attach %s %s to %s: %s",
+			       t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi link" : "uprobe",
+			       bpf_program__name(groups[i].prog), path, strerror(-err));
+			goto undo;
+		}
 	}
 	objs = realloc(t->objs, (t->nobjs + 1) * sizeof(*objs));
 	if (!objs) {
@@ -342,7 +350,7 @@ undo:
 	/* all or nothing: a half-probed libc would count frees without their allocations */
 	lw_elf__free(elf);
 	while (t->nlinks > first_link)
-		bpf_link__destroy(t->links[--t->nlinks]);
+		drop_link(&t->links[--t->nlinks]);
 	return err;
 }
 
@@ -358,106 +366,56 @@ int lw_tracer__set_pyinterp(struct lw_tracer *t, unsigned int idx, const struct 
 	return 0;
 }
 
-/* BPF_LINK_CREATE's attributes for an uprobe_multi link, as the kernel lays them out. */
-struct link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 pad;
-};
-
-/* One link for cnt probes of one program in one file; its fd, or -errno. */
-static int uprobe_multi_link(struct bpf_program *prog, const char *path, const uint64_t *offs,
-			     const uint64_t *cookies, uint32_t cnt, bool ret)
-{
-	struct link_create_uprobe_multi attr;
-	int fd;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_fd = bpf_program__fd(prog);
-	attr.attach_type = LW_BPF_TRACE_UPROBE_MULTI;
-	attr.path = (uintptr_t)path;
-	attr.offsets = (uintptr_t)offs;
-	attr.cookies = (uintptr_t)cookies;
-	attr.cnt = cnt;
-	attr.multi_flags = ret ? LW_BPF_F_UPROBE_MULTI_RETURN : 0;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
-}
-
-static int keep_fd(struct lw_tracer *t, int fd)
-{
-	if (t->nfds == t->fds_cap) {
-		size_t cap = t->fds_cap ? t->fds_cap * 2 : 16;
-		int *v = realloc(t->fds, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		t->fds = v;
-		t->fds_cap = cap;
-	}
-	t->fds[t->nfds++] = fd;
-	return 0;
-}
-
 int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct lw_py_probe *p,
 			     size_t n)
 {
-	uint64_t offs[n ? n : 1], cookies[n ? n : 1], roffs[n ? n : 1];
-	uint32_t nret = 0;
-	size_t first = t->nfds;
-	int fd, err = 0;
+	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
+	size_t first_link = t->nlinks;
+	int err = 0;
 
 	if (!t->python)
 		return -EOPNOTSUPP;
+	if (n > LW_FN_MAX)
+		return -E2BIG;
+	*entry = (struct probe_group){ .prog = t->skel->progs.lw_py_entry };
+	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
 	for (size_t i = 0; i < n; i++) {
-		offs[i] = p[i].offset;
-		cookies[i] = p[i].cookie | (uint64_t)p[i].fn << LW_PYC_FN_SHIFT;
+		entry->cookies[entry->n] = p[i].cookie | (uint64_t)p[i].fn << LW_PYC_FN_SHIFT;
+		entry->offs[entry->n++] = p[i].offset;
 		/*
 		 * The return probe goes where the entry probe is, not at the function's first byte:
 		 * nothing has moved the stack pointer yet, so the return address is still at the
 		 * top of the stack, and one emulated trap serves both.
 		 */
-		if (p[i].ret)
-			roffs[nret++] = p[i].offset;
+		if (p[i].ret) {
+			ret->cookies[ret->n] = p[i].fn;
+			ret->offs[ret->n++] = p[i].offset;
+		}
 	}
-	/*
-	 * Returns first: an entry whose return probe is not in place yet would leave the thread's
-	 * call depth raised, and the calls after it taken for nested ones.
-	 */
-	if (nret) {
-		fd = uprobe_multi_link(t->skel->progs.lw_py_ret, path, roffs, NULL, nret, true);
-		err = fd < 0 ? fd : keep_fd(t, fd);
-		if (fd >= 0 && err)
-			close(fd);
-	}
-	if (!err) {
-		fd = uprobe_multi_link(t->skel->progs.lw_py_entry, path, offs, cookies, n, false);
-		err = fd < 0 ? fd : keep_fd(t, fd);
-		if (fd >= 0 && err)
-			close(fd);
-	}
+	/* returns first, as for libc */
+	for (unsigned int i = 0; i < 2 && !err; i++)
+		if (groups[i].n)
+			err = attach_group(t, &groups[i], path);
 	if (err) {
-		lw_err("failed to attach uprobes to %s: %s", path, strerror(-err));
+		lw_err("failed to attach %s to %s: %s",
+		       t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi links" : "uprobes", path,
+		       strerror(-err));
 		/* all or nothing: frees without their allocations would be counted unknown */
-		while (t->nfds > first)
-			close(t->fds[--t->nfds]);
+		while (t->nlinks > first_link)
+			drop_link(&t->links[--t->nlinks]);
 		return err;
 	}
-	return (int)(n + nret);
+	return (int)(entry->n + ret->n);
 }
 
 bool lw_tracer__python(const struct lw_tracer *t)
 {
 	return t->python;
+}
+
+const char *lw_tracer__attach_mode(const struct lw_tracer *t)
+{
+	return t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi" : "classic";
 }
 
 const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "leakwatch_abi.h"
 #include "snapshot.h"
 
@@ -24,6 +25,7 @@ struct lw_tracer_opts {
 	uint32_t max_sites;
 	uint32_t max_stacks;
 	uint32_t stack_depth;
+	enum lw_attach_mode attach;	/* resolved: LW_ATTACH_MULTI or LW_ATTACH_CLASSIC */
 	uint32_t py_tss_base;		/* glibc's pthread key table in struct pthread; 0: no Python */
 };
 
@@ -50,6 +52,8 @@ bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino
  * no-op that returns 0.
  */
 int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino);
+/* "uprobe_multi" or "classic": how the allocator probes are attached. */
+const char *lw_tracer__attach_mode(const struct lw_tracer *t);
 /* One probe of a CPython interpreter binary (see userspace/pyinterp.h). */
 struct lw_py_probe {
 	enum lw_func fn;		/* LW_FN_PY_*, goes into the cookie */
@@ -62,13 +66,13 @@ struct lw_py_probe {
 /* Describe interpreter idx (< LW_MAX_INTERPS) to the BPF side. 0 or -errno. */
 int lw_tracer__set_pyinterp(struct lw_tracer *t, unsigned int idx, const struct lw_py_offsets *o);
 /*
- * Attach the n probes of one interpreter binary reachable at path, all or none, as two
- * uprobe_multi links (entries, returns). Returns the number of probes attached (> 0) or -errno
- * (logged); -EOPNOTSUPP when the CPython programs are not loaded (see lw_tracer__python).
+ * Attach the n probes of one interpreter binary reachable at path, all or none, in the attach
+ * mode of the libc probes (uprobe_multi: two links, entries and returns). Returns the number of
+ * kernel probes (> 0) or -errno (logged); -EOPNOTSUPP when the CPython programs are not loaded.
  */
 int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct lw_py_probe *p,
 			     size_t n);
-/* The CPython programs are loaded: Linux 6.6+ and glibc's thread keys found. */
+/* The CPython programs are loaded (glibc's thread key table was found). */
 bool lw_tracer__python(const struct lw_tracer *t);
 /* The attached objects, for status (owned by t). */
 const struct lw_attached_obj *lw_tracer__objects(const struct lw_tracer *t, size_t *n);

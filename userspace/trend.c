@@ -521,31 +521,20 @@ static double lookback_max(const struct lw_series *s, double before, double from
 }
 
 /*
- * Share of the growth up to the age boundary that is still live: (retained - floor) / (cohort -
- * floor), floor the lowest live bytes of the window before the boundary. Churn that dies
- * young never reaches the boundary's age; a leak keeps all of its growth. -1 when unknown.
+ * Share of the growth between the two age boundaries that is still live: what was born between
+ * them and lives, against what the window's slope says the site grew between them. Churn dies
+ * young and held blocks were born before: only lasting growth counts. -1 when unknown.
  */
-static double retained_share(const struct lw_series *s, const struct lw_trend_age *age,
-			     double window, double min_growth)
+static double retained_share(const struct lw_trend_age *age, double beta)
 {
-	double lo = INFINITY, grown;
+	double expect;
 
-	if (!age || !age->valid || age->cohort_bytes <= 0)
+	if (!age || !age->valid || !(age->to_t > age->from_t) || !(beta > 0))
 		return -1;
-	for (unsigned int i = s->len; i-- > 0;) {
-		const struct lw_sample *smp = series_slot(s, i);
-
-		if (smp->t < age->boundary_t - window)
-			break;
-		if (smp->t <= age->boundary_t)
-			lo = fmin(lo, (double)smp->live_bytes);
-	}
-	if (lo == INFINITY)
+	expect = beta * (age->to_t - age->from_t);
+	if (expect < 1)
 		return -1;
-	grown = (double)age->cohort_bytes - lo;
-	if (grown < fmax(min_growth / 2, 1))
-		return -1;
-	return fmin(1, fmax(0, ((double)age->retained_bytes - lo) / grown));
+	return fmin(1, fmax(0, (double)age->retained_bytes / expect));
 }
 
 static bool is_up(enum lw_verdict v)
@@ -588,7 +577,7 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 {
 	static const struct lw_trend_params defaults = LW_TREND_PARAMS_DEFAULT;
 	double window, alpha, min_growth, warmup, now, span, beta, growth, quiet_for, lookback;
-	double p_up = 1, f = 1, retained;
+	double p_up = 1, f = 1, retained = -1;
 	enum lw_trend_reason why;
 	enum lw_verdict cand;
 	unsigned int len, first, m;
@@ -633,8 +622,6 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	}
 	out->nsamples = n;
 	span = -w.t[0];
-	retained = retained_share(s, age, window, min_growth);
-	out->retained_share = retained;
 
 	new_sample = !st->evaluated || now > st->last_t;
 	if (!st->evaluated)
@@ -651,6 +638,8 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 	/* most sites hold still: a constant window needs no slope and no test */
 	beta = sh.max > sh.min ? theil_sen(w.t, w.x, n, w.slopes) : 0;
 	out->growth_bytes_per_sec = beta;
+	retained = retained_share(age, beta);
+	out->retained_share = retained;
 	if (sh.max > (double)st->peak_bytes) {
 		st->peak_bytes = (int64_t)sh.max;
 		st->peak_t = now;
@@ -698,15 +687,29 @@ void lw_trend__eval(const struct lw_series *s, const struct lw_trend_params *p,
 		if (st->verdict == LW_VERDICT_LEAK) {
 			cand = LW_VERDICT_LEAK;
 			why = LW_TREND_CONTINUES;
+			/*
+			 * Sparse bursts leave some boundary pairs with nothing between them: a leak
+			 * gives way to turnover only after half a window of it.
+			 */
 			if (age && retained >= 0 && retained < RETAIN_STAY) {
-				cand = LW_VERDICT_GROWING;
-				why = LW_TREND_TURNOVER;
+				if (!st->turnover_t)
+					st->turnover_t = now;
+				if (now - st->turnover_t >= window / 2) {
+					cand = LW_VERDICT_GROWING;
+					why = LW_TREND_TURNOVER;
+				}
+			} else {
+				st->turnover_t = 0;
 			}
 		} else if (!warm) {
 			cand = LW_VERDICT_GROWING;
 			why = LW_TREND_WARMUP;
 		} else if (!fresh || !shape_monotone(&sh, growth) || !sustained ||
-			   !kept_since(s, lookback)) {
+			   !kept_since(s, lookback) || quiet_for > 1.5 * sh.gap_max) {
+			/*
+			 * Not steady, or no longer making new highs at its own pace: a cache full
+			 * for a few seconds is still "fresh" over the last quarter, but quiet.
+			 */
 			cand = LW_VERDICT_GROWING;
 			why = LW_TREND_NOT_MONOTONE;
 		} else if (age && retained < 0) {

@@ -83,19 +83,19 @@ struct lw_trend_state {
 	double peak_t;		    /* when peak_bytes was seen */
 	double since_t;		    /* when the published verdict was entered */
 	double last_t;		    /* newest sample the last evaluation saw */
+	double turnover_t;	    /* since when a leak's age evidence says turnover; 0 not */
 };
 
 /*
- * Allocation-age evidence for one site (struct lw_agg_val's cohorts): of the bytes it held live
- * at a boundary some time ago, how many are still live. Leaked blocks never die, so a leak
- * keeps what it grew before the boundary; a queue, a turning-over cache or short-lived churn
- * that happens to rise does not.
+ * Allocation-age evidence for one site (struct lw_agg_val's cohorts): of the blocks born between
+ * two boundaries some time ago, how many bytes still live. Leaked blocks never die, so a leak
+ * keeps what it grew between them; a queue, a turning-over cache or short-lived churn that
+ * happens to rise does not, and blocks held since before the first boundary do not count.
  */
 struct lw_trend_age {
-	bool valid;		/* a boundary old enough to have seen deaths */
-	double boundary_t;	/* when it was set, on the series' clock */
-	int64_t cohort_bytes;	/* live bytes at the boundary */
-	int64_t retained_bytes;	/* of those, still live now */
+	bool valid;		/* two boundaries old enough to have seen deaths */
+	double from_t, to_t;	/* when they were set, on the series' clock */
+	int64_t retained_bytes;	/* bytes born between them still live now */
 };
 
 /* Why this evaluation's own verdict (the candidate) is what it is. */
@@ -131,8 +131,8 @@ struct lw_trend_result {
 	enum lw_trend_reason reason; /* why the candidate */
 	double p_value;		     /* one-sided p of the increase test; 1 when untested */
 	/*
-	 * Share of the growth before the age boundary still live now, 0..1; < 0 when unknown
-	 * (no evidence given, no boundary yet, or no material growth before it).
+	 * Bytes born between the age boundaries still live, against the growth the Theil-Sen
+	 * slope puts between them, 0..1; < 0 when unknown (no evidence, or no growth).
 	 */
 	double retained_share;
 	unsigned int nsamples;	     /* samples the evaluation used */

@@ -8,11 +8,15 @@ program's CLOCK_MONOTONIC time "t" (the clock of time.monotonic()).
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -63,21 +67,52 @@ def wait_until(predicate, timeout, interval=0.1, what=None):
         time.sleep(interval)
 
 
-class Daemon:
-    """A leakwatchd on a private socket, driven through the leakwatch client."""
+def free_port():
+    """A loopback TCP port nobody listened on a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    def __init__(self, workdir, extra_args=()):
+
+class Daemon:
+    """A leakwatchd on a private socket, driven through the leakwatch client.
+
+    With metrics=True its HTTP server listens on a free loopback port (metrics_url).
+    """
+
+    def __init__(self, workdir, extra_args=(), metrics=False):
         self.workdir = Path(workdir)
         self.socket = self.workdir / "leakwatchd.sock"
         self.log_path = self.workdir / "leakwatchd.stderr"
         self.extra_args = list(extra_args)
         self.interval = INTERVAL     # None: the config file's (or built-in) interval
+        self.wrapper = []            # a command that runs the daemon (setpriv ...)
+        self.metrics = metrics
+        self.metrics_port = None
         self.proc = None
 
+    @property
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}"
+
     def start(self, timeout=20.0):
+        # Another program may take the free port before the daemon binds it: try another.
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except RuntimeError as e:
+                if not self.metrics or "failed to listen on metrics address" not in str(e) \
+                        or attempt == 2:
+                    raise
+
+    def _start(self, timeout):
         interval = ["--interval", str(self.interval)] if self.interval else []
-        argv = [str(DAEMON_BIN), "--socket", str(self.socket), *interval,
-                "--metrics-addr", "off", *self.extra_args]
+        metrics = ["--metrics-addr", "off"]
+        if self.metrics:
+            self.metrics_port = free_port()
+            metrics = ["--metrics-addr", f"127.0.0.1:{self.metrics_port}"]
+        argv = [*self.wrapper, str(DAEMON_BIN), "--socket", str(self.socket), *interval,
+                *metrics, *self.extra_args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          cwd=REPO)
@@ -139,6 +174,15 @@ class Daemon:
 
     def status(self):
         return self.client("status")
+
+    def http_get(self, path, timeout=30.0):
+        """GET from the daemon's HTTP server: (status, headers, body bytes), errors included."""
+        assert self.metrics_port, "this daemon runs without its HTTP server"
+        try:
+            with urllib.request.urlopen(self.metrics_url + path, timeout=timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
 
     def top(self, pid=None, n=1000):
         args = ["top", "-n", n] + (["--pid", pid] if pid is not None else [])
@@ -344,3 +388,21 @@ def alloc_map_entries(status):
     raise AssertionError(
         f"status 'maps' shows no entry count for the live-allocation map: {maps!r} (expected "
         f"e.g. [{{\"name\": \"allocs\", \"entries\": N, \"max_entries\": M}}])")
+
+
+def unit_caps():
+    """The capabilities of the unit's CapabilityBoundingSet, lower case without "cap_"
+    (as setpriv spells them)."""
+    text = (REPO / "systemd" / "leakwatchd.service").read_text()
+    m = re.search(r"^CapabilityBoundingSet=(.+)$", text, re.M)
+    assert m, "the unit has no CapabilityBoundingSet"
+    return {c.lower().removeprefix("cap_") for c in m[1].split()}
+
+
+def proc_caps(status_text, field="CapEff"):
+    """The capabilities of a /proc/PID/status text, named as unit_caps() names them."""
+    mask = re.search(rf"^{field}:\s+([0-9a-f]+)$", status_text, re.M)[1]
+    out = subprocess.run(["capsh", f"--decode={mask}"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    names = out.split("=", 1)[1] if "=" in out else ""
+    return {c.removeprefix("cap_") for c in names.split(",") if c}

@@ -395,8 +395,10 @@ static bool test_errors(void)
 	e = run_err(s, &root_peer, LW_CMD_STACKS, 0);
 	ok = e && !strcmp(e, "'stacks' needs 'pid'");
 	ok = ok && !run_err(s, &root_peer, LW_CMD_PROCS, 0);
-	e = run_err(s, &root_peer, LW_CMD_PPROF, 100);
-	ok = ok && e && !strncmp(e, "unknown command 'pprof'", 23);
+	e = run_err(s, &root_peer, LW_CMD_PPROF, 0);
+	ok = ok && e && !strcmp(e, "'pprof' needs 'pid'");
+	e = run_err(s, &root_peer, LW_CMD_PPROF, 999);
+	ok = ok && e && !strncmp(e, "no allocation sites for pid 999", 31);
 	e = run_err(NULL, &root_peer, LW_CMD_STATUS, 0);
 	ok = ok && e && !strncmp(e, "no data yet", 11);
 	e = run_err(s, &root_peer, LW_CMD_MAX, 0);
@@ -552,7 +554,54 @@ static bool test_bad_utf8(void)
 	return true;
 }
 
+/* Standard base64 back to bytes; -1 on a character outside the alphabet. */
+static long unbase64(const char *in, unsigned char *out, size_t cap)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int acc = 0, bits = 0;
+	size_t n = 0;
+
+	for (; *in && *in != '='; in++) {
+		const char *d = strchr(digits, *in);
+
+		if (!d || n >= cap)
+			return -1;
+		acc = acc << 6 | (unsigned int)(d - digits);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = acc >> bits & 0xff;
+		}
+	}
+	return n;
+}
+
+/* pprof: the profile of the peer's own process, gzipped and base64-encoded in "profile". */
+static bool test_pprof(void)
+{
+	struct lw_snapshot *s = fake_snapshot();
+	const struct lw_peer owner = { .uid = 1000 }, stranger = { .uid = 2000 };
+	unsigned char bytes[65536];
+	json_t *res = run(s, &owner, LW_CMD_PPROF, 0, 100);
+	const char *b64 = res ? jstr(res, "profile") : NULL, *e;
+	long n = b64 ? unbase64(b64, bytes, sizeof(bytes)) : -1;
+	bool ok;
+
+	/* pid 100's running identity has three sites; the exited one's is left out */
+	ok = res && jint(res, "pid") == 100 && jint(res, "sites") == 3 &&
+	     !strcmp(jstr(res, "encoding"), "gzip") && n > 20 && bytes[0] == 0x1f &&
+	     bytes[1] == 0x8b && strlen(b64) % 4 == 0;
+	json_decref(res);
+	e = run_err(s, &stranger, LW_CMD_PPROF, 100);
+	ok = ok && e && !strncmp(e, "no allocation sites for pid 100", 31);
+	lw_snapshot__put(s);
+	CHECK(ok);
+	return true;
+}
+
 UNIT_MAIN(UNIT_TEST(test_top_shape), UNIT_TEST(test_top_nulls), UNIT_TEST(test_top_order_and_n),
 	  UNIT_TEST(test_top_default_n), UNIT_TEST(test_peer_filter), UNIT_TEST(test_stacks),
 	  UNIT_TEST(test_stacks_exited_only), UNIT_TEST(test_errors), UNIT_TEST(test_command_table),
-	  UNIT_TEST(test_status), UNIT_TEST(test_bad_utf8), UNIT_TEST(test_procs))
+	  UNIT_TEST(test_status), UNIT_TEST(test_bad_utf8), UNIT_TEST(test_procs),
+	  UNIT_TEST(test_pprof))

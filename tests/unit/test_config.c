@@ -114,6 +114,7 @@ static bool test_defaults(void)
 	CHECK(c.interval == 10);
 	CHECK_STR(c.metrics_addr, "127.0.0.1:9464");
 	CHECK(!c.metrics_off);
+	CHECK(c.metrics_top_sites == 20);
 	CHECK(c.npids == 0);
 	CHECK(!c.verbose);
 	CHECK(c.max_allocations == 1048576);
@@ -227,6 +228,11 @@ static bool test_integers(void)
 	CHECK(set_fails("history", "4097", "history: must*"));
 	CHECK(set_ok(&c, "max_series", "64"));
 	CHECK(set_fails("max_series", "63", "max_series: must*"));
+	CHECK(set_ok(&c, "metrics_top_sites", "0"));
+	CHECK(set_ok(&c, "metrics-top-sites", "10000"));
+	CHECK(c.metrics_top_sites == 10000);
+	CHECK(set_fails("metrics_top_sites", "10001", "metrics_top_sites: must be an integer from 0 "
+			"to 10000 (got '10001')"));
 
 	CHECK(set_ok(&c, "min_growth_bytes", "0"));
 	CHECK(c.min_growth_bytes == 0);

@@ -151,8 +151,8 @@ static bool test_grow_without_frees(void)
 	return true;
 }
 
-/* A sawtooth queue refills within seconds: its falls never stay down. */
-static bool test_sawtooth_not_fragmentation(void)
+/* A sawtooth queue whose drained memory the allocator trims: given back, not fragmentation. */
+static bool test_sawtooth_trimmed(void)
 {
 	struct psim ps;
 
@@ -160,9 +160,36 @@ static bool test_sawtooth_not_fragmentation(void)
 	for (int t = 0; t < 120; t++) {
 		int64_t live = (t % 8) * 4 * MIB;
 
-		psim_step(&ps, t, live, 28 * MIB - live, t % 8 == 0 ? 28 * MIB : 0);
+		psim_step(&ps, t, live, 0, t % 8 == 0 ? 28 * MIB : 0);
 		CHECK(ps.r.verdict != LW_PROC_FRAGMENTATION && ps.r.verdict != LW_PROC_LEAK);
 	}
+	lw_procmem__free(ps.m);
+	return true;
+}
+
+/*
+ * The heap peaks for a second every 8 s and falls back to a tenth, which pins its pages: the
+ * memory between the peaks stays resident. Fragmentation, and it does not flap.
+ */
+static bool test_peaks_held(void)
+{
+	struct psim ps;
+	int found = -1, changes = 0;
+	enum lw_proc_verdict last = LW_PROC_STABLE;
+
+	CHECK(psim_init(&ps));
+	for (int t = 0; t < 150; t++) {
+		int64_t live = t % 8 == 1 ? 36 * MIB : 4 * MIB;
+
+		psim_step(&ps, t, live, 36 * MIB - live, t % 8 == 2 ? 32 * MIB : 0);
+		CHECK(ps.r.verdict != LW_PROC_LEAK);
+		if (found < 0 && ps.r.verdict == LW_PROC_FRAGMENTATION)
+			found = t;
+		changes += ps.r.verdict != last;
+		last = ps.r.verdict;
+	}
+	CHECK(found > 0 && found <= 10);
+	CHECK(last == LW_PROC_FRAGMENTATION && changes == 1);
 	lw_procmem__free(ps.m);
 	return true;
 }
@@ -217,6 +244,6 @@ static bool test_parsers(void)
 
 UNIT_MAIN(UNIT_TEST(test_fall_and_stay), UNIT_TEST(test_fall_and_return),
 	  UNIT_TEST(test_grow_while_freeing), UNIT_TEST(test_grow_without_frees),
-	  UNIT_TEST(test_sawtooth_not_fragmentation), UNIT_TEST(test_leak_wins),
+	  UNIT_TEST(test_sawtooth_trimmed), UNIT_TEST(test_peaks_held), UNIT_TEST(test_leak_wins),
 	  UNIT_TEST(test_heap_growth), UNIT_TEST(test_burst_partly_returned),
 	  UNIT_TEST(test_burst_without_frees), UNIT_TEST(test_parsers))

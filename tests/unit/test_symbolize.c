@@ -487,6 +487,8 @@ static bool test_build_id(void)
 {
 	struct lw_symbolizer *s = lw_symbolizer__new();
 	struct lw_maps maps = { 0 };
+	const struct lw_mapping *mp;
+	struct lw_frame f = { 0 };
 	char want[129] = "";
 	const char *got;
 	bool ok;
@@ -498,6 +500,15 @@ static bool test_build_id(void)
 	got = lw_symbolizer__build_id(s, getpid(), &maps, addr_of(lw_test_caller));
 	fprintf(stderr, "# build id %s\n", got ? got : "(null)");
 	ok = got && !strcmp(got, want);
+	/* a resolved frame carries the same id, and the executable mapping that holds it */
+	ok = ok && !lw_symbolizer__resolve(s, getpid(), &maps, addr_of(lw_test_caller), false, &f);
+	mp = lw_maps__find(&maps, addr_of(lw_test_caller));
+	ok = ok && mp && f.build_id && !strcmp(f.build_id, want) && f.map_start == mp->start &&
+	     f.map_limit == mp->end && f.map_offset == mp->pgoff;
+	free((char *)f.symbol);
+	free((char *)f.module);
+	free((char *)f.file);
+	free((char *)f.build_id);
 	lw_symbolizer__free(s);
 	lw_maps__free(&maps);
 	CHECK(ok);

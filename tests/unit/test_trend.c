@@ -602,35 +602,42 @@ static bool test_long_window(void)
 
 /*
  * A site whose live bytes grow linearly, with cohort boundaries moved as the engine moves them
- * (every 8 s, two in turn, the older used once 8 s old). keep is the share of the bytes live at
- * a boundary still live one period later: 1 for a leak, 0 for a rising population of blocks
+ * (every 8 s, three in turn, the two older used once both are 8 s old). keep is the share of
+ * the bytes born between them still live: 1 for a leak, 0 for a rising population of blocks
  * that each die young.
  */
 struct age_sim {
 	struct sim sim;
-	double bt[2];
-	int64_t bbytes[2];
+	double bt[3];
+	int64_t bbytes[3];
 	int next;
 };
 
 static void age_step(struct age_sim *a, double t, int64_t bytes, double keep, bool valid)
 {
 	struct lw_trend_age age = {0};
-	int m = -1;
+	int old = -1, mid = -1;
 
-	if (!a->bt[0] || t - a->bt[a->next ^ 1] >= 8) {
+	if (!a->bt[0] || t - a->bt[(a->next + 2) % 3] >= 8) {
 		a->bt[a->next] = t;
 		a->bbytes[a->next] = bytes;
-		a->next ^= 1;
+		a->next = (a->next + 1) % 3;
 	}
-	for (int i = 0; i < 2; i++)
-		if (a->bt[i] && t - a->bt[i] >= 8 && (m < 0 || a->bt[i] < a->bt[m]))
-			m = i;
-	if (m >= 0 && valid) {
+	for (int i = 0; i < 3; i++) {
+		if (!a->bt[i] || t - a->bt[i] < 8)
+			continue;
+		if (old < 0 || a->bt[i] < a->bt[old]) {
+			mid = old;
+			old = i;
+		} else if (mid < 0 || a->bt[i] < a->bt[mid]) {
+			mid = i;
+		}
+	}
+	if (old >= 0 && mid >= 0 && valid) {
 		age.valid = true;
-		age.boundary_t = a->bt[m];
-		age.cohort_bytes = a->bbytes[m];
-		age.retained_bytes = (int64_t)(keep * a->bbytes[m]);
+		age.from_t = a->bt[old];
+		age.to_t = a->bt[mid];
+		age.retained_bytes = (int64_t)(keep * (a->bbytes[mid] - a->bbytes[old]));
 	}
 	a->sim.t = t;
 	lw_series__push(a->sim.s, t, bytes, bytes / 64);
@@ -699,7 +706,12 @@ static bool test_age_leak_then_turnover(void)
 	for (t = 1; t <= 60; t++)
 		age_step(&a, t, 1 * MIB + 8 * KIB * t, 1.0, true);
 	CHECK(a.sim.r.verdict == LW_VERDICT_LEAK);
-	for (; t <= 90; t++)
+	/* turnover must last half a window (30 s) before the leak gives way */
+	for (; t <= 80; t++) {
+		age_step(&a, t, 1 * MIB + 8 * KIB * t, 0.1, true);
+		CHECK(a.sim.r.verdict == LW_VERDICT_LEAK);
+	}
+	for (; t <= 100; t++)
 		age_step(&a, t, 1 * MIB + 8 * KIB * t, 0.1, true);
 	CHECK(a.sim.r.verdict == LW_VERDICT_GROWING);
 	sim_fini(&a.sim);
