@@ -117,7 +117,8 @@ struct thread_state {
 	__u64 ident;		/* cached process identity, 0 = not looked up yet */
 	__u64 entry_sp;		/* stack pointer at the outermost allocator entry */
 	__u32 depth;		/* allocator calls in flight on this thread */
-	__u32 func;		/* enum lw_func of the outermost call */
+	__u32 func;		/* enum lw_func of the outermost call (or of the one adopted) */
+	__u32 adopt_depth;	/* a wrapper's adopted call is in flight above this depth; 0: none */
 	__u64 size;		/* requested size of the outermost call */
 	__u64 memptr;		/* posix_memalign's out pointer */
 	__u64 stack_id;
@@ -387,42 +388,61 @@ static __always_inline bool forget_alloc(__u32 tgid, __u64 ident, __u64 addr,
  * the outermost call describes what the program asked for. If a return was never seen (the
  * thread left the allocator by longjmp, or the probe was attached mid-call), the stack pointer
  * tells: a call made above the recorded entry frame cannot be nested in it.
+ *
+ * A wrapper (LW_FN_WRAPPER) is the exception: its entry only opens a scope with the stack of
+ * its caller, and the first allocator call made inside it is adopted as the allocation, with
+ * that stack. Wrappers nested in it (xcalloc calling xmalloc) stay inside the one scope; once
+ * the adopted call returns, the scope may adopt the next (a wrapper allocating twice).
  */
-static __always_inline struct thread_state *enter(struct pt_regs *ctx, __u32 tgid)
+static __always_inline struct thread_state *enter(struct pt_regs *ctx, enum lw_func fn,
+						  bool *adopted)
 {
 	struct thread_state *ts = thread_state(true);
 	__u64 sp = PT_REGS_SP(ctx);
 
+	*adopted = false;
 	if (!ts)
 		return NULL;
 	if (ts->depth && sp > ts->entry_sp)
 		ts->depth = 0;
-	if (ts->depth++) {
+	if (!ts->depth) {
+		ts->entry_sp = sp;
+		ts->adopt_depth = 0;
+	} else if (ts->func == LW_FN_WRAPPER && !ts->adopt_depth && fn != LW_FN_WRAPPER) {
+		ts->adopt_depth = ts->depth;
+		*adopted = true;
+	} else {
+		ts->depth++;
 		bump(&counts, LW_CNT_NESTED);
 		return NULL;
 	}
-	ts->entry_sp = sp;
+	ts->depth++;
 	ts->have_old = false;
 	ts->old_addr = 0;
 	ts->memptr = 0;
 	return ts;
 }
 
-/* Returns the thread's state when this is the outermost allocator call, else NULL. */
+/*
+ * Returns the thread's state when this call is the one to account (the outermost, or the one a
+ * wrapper adopts), else NULL.
+ */
 static __always_inline struct thread_state *alloc_enter_kind(struct pt_regs *ctx, enum lw_func fn,
 							      __u64 size, enum lw_alloc_kind kind)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct thread_state *ts;
+	bool adopted;
 
 	if (!traced(tgid))
 		return NULL;
-	ts = enter(ctx, tgid);
+	ts = enter(ctx, fn, &adopted);
 	if (!ts)
 		return NULL;
 	ts->func = fn;
 	ts->size = size;
-	ts->stack_id = capture_stack(ctx, ts, tgid, kind);
+	if (!adopted)
+		ts->stack_id = capture_stack(ctx, ts, tgid, kind);
 	return ts;
 }
 
@@ -458,17 +478,28 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct thread_state *ts;
 	__u64 addr = ret, ident;
+	__u32 fn;
 
 	if (!traced(tgid))
 		return 0;
 	ts = thread_state(false);
 	if (!ts || !ts->depth)
 		return 0;
-	if (--ts->depth)
-		return 0;
+	fn = ts->func;
+	if (--ts->depth) {
+		if (ts->depth != ts->adopt_depth)
+			return 0;
+		/* the call a wrapper made returned: account it; the scope may adopt another */
+		ts->adopt_depth = 0;
+		ts->func = LW_FN_WRAPPER;
+	} else {
+		ts->adopt_depth = 0;
+		if (fn == LW_FN_WRAPPER)
+			return 0;	/* a wrapper's scope closed: its allocation is accounted */
+	}
 	ident = proc_ident(tgid, ts);
 
-	switch (ts->func) {
+	switch (fn) {
 	case LW_FN_POSIX_MEMALIGN:
 		/* returns an error number; the block is in *memptr */
 		if ((int)ret != 0 || !ts->memptr ||
@@ -572,6 +603,9 @@ int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
 	case LW_FN_VALLOC:
 	case LW_FN_PVALLOC:
 		size = a1;
+		break;
+	case LW_FN_WRAPPER:
+		size = 0;	/* the call it makes tells */
 		break;
 	default:
 		return 0;

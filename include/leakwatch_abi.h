@@ -42,6 +42,12 @@ enum lw_func {
 	LW_FN_PY_GC_NEWVAR,	/* _PyObject_GC_NewVar(type, n) */
 	LW_FN_PY_GENERIC_ALLOC,	/* PyType_GenericAlloc(type, n): n + 1 items */
 	LW_FN_PY_GC_RESIZE,	/* _PyObject_GC_Resize(op, n): a realloc */
+	/*
+	 * A function that hands out what the allocator call it makes returns: C++ operator new,
+	 * strdup, an application's xmalloc. Its entry captures the stack (its caller is the site);
+	 * the first allocator call inside it supplies the size and the address.
+	 */
+	LW_FN_WRAPPER,
 	LW_FN_MAX,
 };
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "pprof.h"
@@ -279,6 +280,24 @@ fail:
 	return oom(err, errlen);
 }
 
+/* "a,b,c" -> ["a", "b", "c"] */
+static json_t *names_to_json(const char *names)
+{
+	json_t *a = json_array();
+	const char *p = names;
+
+	while (a && p && *p) {
+		size_t len = strcspn(p, ",");
+
+		if (json_array_append_new(a, json_stringn(p, len))) {
+			json_decref(a);
+			return NULL;
+		}
+		p += len + (p[len] == ',');
+	}
+	return a;
+}
+
 static json_t *attached_to_json(const struct lw_status *st)
 {
 	json_t *a = json_array();
@@ -291,8 +310,10 @@ static json_t *attached_to_json(const struct lw_status *st)
 		    !add(o, "path", lw_json_string(ao->path)) ||
 		    !add(o, "dev", json_u64(ao->dev)) ||
 		    !add(o, "ino", json_u64(ao->ino)) ||
+		    !add(o, "kind", json_string(ao->allocator ? "libc" : "wrappers")) ||
 		    !add(o, "probes", json_integer(ao->nprobes)) ||
-		    !add(o, "missing", json_integer(ao->nmissing))) {
+		    !add(o, "missing", json_integer(ao->nmissing)) ||
+		    !add(o, "functions", names_to_json(ao->functions))) {
 			json_decref(a);
 			return NULL;
 		}

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "allocfns.h"
 #include "config.h"
 #include "leakwatch_abi.h"
 
@@ -200,6 +201,27 @@ static int path_parse(const struct cfg_key *k, const char *val, struct lw_config
 static void str_format(const struct cfg_key *k, const struct lw_config *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", CFIELD(c, k, char));
+}
+
+static int wrappers_parse(const struct cfg_key *k, const char *val, struct lw_config *c,
+			  char *why, size_t whylen)
+{
+	size_t n = strlen(val);
+
+	if (n >= LW_CONFIG_WRAPPERS_MAX) {
+		snprintf(why, whylen, "must be shorter than %d bytes (got %zu bytes)",
+			 LW_CONFIG_WRAPPERS_MAX, n);
+		return -EINVAL;
+	}
+	if (lw_allocfns__check(val, why, whylen))
+		return -EINVAL;
+	memcpy(FIELD(c, k, char), val, n + 1);
+	return 0;
+}
+
+static void wrappers_describe(const struct cfg_key *k, char *buf, size_t len)
+{
+	snprintf(buf, len, "function names separated by commas, at most %d", LW_WRAPPERS_MAX);
 }
 
 static void path_describe(const struct cfg_key *k, char *buf, size_t len)
@@ -526,6 +548,8 @@ static const struct cfg_type t_bytes = { "BYTES", u64_parse, u64_format, describ
 static const struct cfg_type t_bool = { "BOOL", bool_parse, bool_format, bool_describe };
 static const struct cfg_type t_addr = { "HOST:PORT|off", addr_parse, str_format, addr_describe };
 static const struct cfg_type t_pids = { "PID[,PID...]", pids_parse, pids_format, pids_describe };
+static const struct cfg_type t_wrappers = { "NAME[,NAME...]", wrappers_parse, str_format,
+					    wrappers_describe };
 static const struct cfg_type t_attach = { "auto|multi|classic", attach_parse, attach_format,
 					  attach_describe };
 
@@ -584,6 +608,12 @@ static const struct cfg_key keys[] = {
 	    "frames, and libc allocations of Python code get Python frames too. Every traced "
 	    "Python allocation costs a few microseconds (see the README); false leaves Python "
 	    "processes traced through libc only."),
+
+	KEY("bpf", wrappers, t_wrappers, "", 0, 0, CFG_RESTART,
+	    "Allocation wrappers of your own code, besides the built-in ones (C++ operator new, "
+	    "strdup and the like, xmalloc, g_malloc, CRYPTO_malloc): functions that return what "
+	    "the allocator call they make returns. Their callers become the allocation sites, "
+	    "with or without frame pointers. The symbols must be in the object's symbol table."),
 
 	KEY("analysis", history, t_u32, "120", 8, 4096, CFG_RESTART,
 	    "Samples kept per allocation site, one per interval; history x interval is how far back "

@@ -31,6 +31,7 @@
 #define LW_CONFIG_DEFAULT_PATH "/etc/leakwatch/leakwatchd.conf"
 #define LW_CONFIG_SOCKET_MAX 108	/* sizeof(((struct sockaddr_un *)0)->sun_path) */
 #define LW_CONFIG_ADDR_MAX 264		/* "[" 253-byte host "]:" 5-digit port, NUL */
+#define LW_CONFIG_WRAPPERS_MAX 512	/* the wrappers list, NUL included */
 #define LW_CONFIG_MAX_PIDS 64
 #define LW_CONFIG_ERR_MAX 512		/* a comfortable size for the err buffers below */
 
@@ -56,6 +57,7 @@ struct lw_config {
 	uint32_t stack_depth;			/* frames per stack, <= LW_MAX_STACK_DEPTH */
 	enum lw_attach_mode attach;
 	bool python;				/* trace CPython's allocator with Python frames */
+	char wrappers[LW_CONFIG_WRAPPERS_MAX];	/* extra allocation wrappers, comma-separated */
 	uint32_t history;			/* samples kept per site series */
 	uint32_t max_series;			/* site series kept in memory */
 	uint64_t min_growth_bytes;		/* least net growth over window to call growth */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "allocfns.h"
 #include "discover.h"
 #include "elfsym.h"
 #include "log.h"
@@ -37,15 +38,24 @@ struct lw_discover {
 	size_t nobjs, objs_cap;
 	unsigned int gen;
 	struct lw_pyinterp *py;		/* CPython interpreters, when Python frames are wanted */
+	const struct lw_allocfns *fns;
+	unsigned int nlibc;		/* libc objects attached */
 };
 
-struct lw_discover *lw_discover__new(struct lw_tracer *t)
+struct lw_discover *lw_discover__new(struct lw_tracer *t, const struct lw_allocfns *fns)
 {
 	struct lw_discover *d = calloc(1, sizeof(*d));
 
-	if (d)
+	if (d) {
 		d->tracer = t;
+		d->fns = fns;
+	}
 	return d;
+}
+
+unsigned int lw_discover__libcs(const struct lw_discover *d)
+{
+	return d->nlibc;
 }
 
 void lw_discover__set_python(struct lw_discover *d, struct lw_pyinterp *py)
@@ -130,10 +140,42 @@ static int examine_python(struct lw_discover *d, pid_t pid, const struct lw_mapp
 	return lw_pyinterp__examine(d->py, path, mp->path, mp->dev, mp->ino) > 0;
 }
 
+/*
+ * The probes an executable mapping gets: glibc's allocator and the wrappers in libc; the
+ * wrappers it defines anywhere else (libstdc++'s operator new, a program's xmalloc). Each
+ * object is opened once; one that defines nothing of interest is only marked.
+ */
+static int examine_object(struct lw_discover *d, pid_t pid, const struct lw_mapping *mp)
+{
+	bool libc = looks_like_libc(mp->path);
+	char path[4096 + 64];
+	int err;
+
+	if (reachable_path(pid, mp, path, sizeof(path)))
+		return 0;	/* not marked: another process may reach it */
+	obj_mark(d, mp->dev, mp->ino);
+	if (libc)
+		err = lw_tracer__attach_object(d->tracer, path, mp->dev, mp->ino, d->fns->libc,
+					       d->fns->nlibc, true);
+	else
+		err = lw_tracer__attach_object(d->tracer, path, mp->dev, mp->ino, d->fns->other,
+					       d->fns->nother, false);
+	if (err > 0) {
+		d->nlibc += libc;
+		lw_info("tracing %s (dev %lu:%lu ino %lu, seen in pid %d): %d probes%s", path,
+			(unsigned long)major(mp->dev), (unsigned long)minor(mp->dev),
+			(unsigned long)mp->ino, pid, err, libc ? "" : " on allocation wrappers");
+		return 1;
+	}
+	/* an object that is no ELF file, or defines none of the functions, is no news */
+	if (err < 0 && (libc || (err != -ENOENT && err != -EINVAL)))
+		lw_warn("failed to attach to %s: %s", path, strerror(-err));
+	return 0;
+}
+
 static int examine(struct lw_discover *d, pid_t pid, uint64_t exe_dev, uint64_t exe_ino)
 {
 	struct lw_maps maps = { 0 };
-	char path[4096 + 64];
 	int err, attached = 0;
 
 	err = lw_maps__read(pid, &maps);
@@ -145,20 +187,7 @@ static int examine(struct lw_discover *d, pid_t pid, uint64_t exe_dev, uint64_t 
 		if (!mp->exec || !mp->path || mp->path[0] != '/' || obj_seen(d, mp->dev, mp->ino))
 			continue;
 		attached += examine_python(d, pid, mp, mp->dev == exe_dev && mp->ino == exe_ino);
-		if (!looks_like_libc(mp->path))
-			continue;
-		if (reachable_path(pid, mp, path, sizeof(path)))
-			continue;	/* not marked: another process may reach it */
-		obj_mark(d, mp->dev, mp->ino);
-		err = lw_tracer__attach_libc(d->tracer, path, mp->dev, mp->ino);
-		if (err > 0) {
-			lw_info("tracing %s (dev %lu:%lu ino %lu, seen in pid %d): %d probes", path,
-				(unsigned long)major(mp->dev), (unsigned long)minor(mp->dev),
-				(unsigned long)mp->ino, pid, err);
-			attached++;
-		} else if (err < 0) {
-			lw_warn("failed to attach to %s: %s", path, strerror(-err));
-		}
+		attached += examine_object(d, pid, mp);
 	}
 	lw_maps__free(&maps);
 	return attached;

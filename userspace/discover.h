@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Finds the libc objects (and, with lw_discover__set_python, the CPython interpreters) that
- * processes map and has the tracer attach to each once, by device
- * and inode: the host's libc, a second glibc at another path, or one in another mount namespace.
+ * Finds the objects processes map that get allocator probes, and has the tracer attach to each
+ * once, by device and inode: libc (the host's, a second glibc at another path, or one in another
+ * mount namespace), objects that define allocation wrappers (libstdc++'s operator new, a
+ * program's xmalloc; see allocfns.h), and, with lw_discover__set_python, CPython interpreters.
  * Every process is looked at when first seen and again after it execs (its executable changes);
  * each object is examined once.
  */
@@ -14,8 +15,12 @@
 struct lw_tracer;
 struct lw_discover;
 struct lw_pyinterp;
+struct lw_allocfns;
 
-struct lw_discover *lw_discover__new(struct lw_tracer *t);
+/* fns: the probe tables, which must outlive d. */
+struct lw_discover *lw_discover__new(struct lw_tracer *t, const struct lw_allocfns *fns);
+/* libc objects attached so far. */
+unsigned int lw_discover__libcs(const struct lw_discover *d);
 /* Also look for CPython interpreters, and have py examine them. */
 void lw_discover__set_python(struct lw_discover *d, struct lw_pyinterp *py);
 void lw_discover__free(struct lw_discover *d);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 
+#include "allocfns.h"
 #include "discover.h"
 #include "engine.h"
 #include "log.h"
@@ -29,6 +30,7 @@ struct lw_engine {
 	struct lw_config cfg;
 	struct lw_trend_params trend;
 	struct lw_tracer *tracer;
+	struct lw_allocfns fns;		/* which functions of which objects get probes */
 	struct lw_discover *disc;
 	struct lw_proctab *procs;
 	struct lw_sitetab *sites;
@@ -117,7 +119,7 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 		.attach = cfg->attach,
 	};
 	struct lw_engine *e = calloc(1, sizeof(*e));
-	size_t nobjs;
+	char why[256];
 	int err;
 
 	if (!e)
@@ -136,7 +138,13 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 	e->procs = lw_proctab__new();
 	e->sites = lw_sitetab__new(cfg->max_series, cfg->history);
 	e->sym = lw_symbolizer__new();
-	e->disc = lw_discover__new(e->tracer);
+	err = lw_allocfns__init(&e->fns, cfg->wrappers, why, sizeof(why));
+	if (err) {
+		lw_err("wrappers: %s", why);
+		errno = -err;
+		goto fail;
+	}
+	e->disc = lw_discover__new(e->tracer, &e->fns);
 	e->py = lw_pyinterp__new(e->tracer);
 	e->pysym = lw_pysym__new(PYSYM_CACHE);
 	if (!e->procs || !e->sites || !e->sym || !e->disc || !e->py || !e->pysym)
@@ -150,8 +158,7 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 		lw_err("failed to scan /proc: %s", strerror(errno));
 		goto fail;
 	}
-	lw_tracer__objects(e->tracer, &nobjs);
-	if (!nobjs) {
+	if (!lw_discover__libcs(e->disc)) {
 		lw_err("libc not found: no process maps a glibc libc.so that exports malloc");
 		errno = ENOENT;
 		goto fail;
@@ -176,6 +183,7 @@ void lw_engine__free(struct lw_engine *e)
 	lw_sitetab__free(e->sites);
 	lw_proctab__free(e->procs);
 	lw_discover__free(e->disc);
+	lw_allocfns__free(&e->fns);
 	lw_pyinterp__free(e->py);
 	lw_pysym__free(e->pysym);
 	lw_symbolizer__free(e->sym);
@@ -888,6 +896,8 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 		for (size_t i = 0; i < nobjs; i++) {
 			st->attached[i] = objs[i];
 			st->attached[i].path = strdup(objs[i].path);
+			st->attached[i].functions =
+				objs[i].functions ? strdup(objs[i].functions) : NULL;
 		}
 		st->nattached = nobjs;
 	}
@@ -926,8 +936,8 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 	fprintf(f, "attach mode: %s\n", lw_tracer__attach_mode(e->tracer));
 	fprintf(f, "process tracepoints: exec, exit, fork: attached\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "libc %s (dev %lu:%lu, inode %lu): %u probes attached, %u functions "
-			"missing\n", objs[i].path, (unsigned long)major(objs[i].dev),
+		fprintf(f, "%s %s (dev %lu:%lu, inode %lu): %u probes attached, %u functions "
+			"missing\n", objs[i].allocator ? "libc" : "wrappers", objs[i].path, (unsigned long)major(objs[i].dev),
 			(unsigned long)minor(objs[i].dev), (unsigned long)objs[i].ino,
 			objs[i].nprobes, objs[i].nmissing);
 	for (size_t i = 0; i < lw_pyinterp__count(e->py); i++) {

@@ -234,7 +234,8 @@ static void render_health(struct lw_buf *b, const struct lw_snapshot *snap)
 
 	if (st->nattached) {
 		per_object(b, st, "leakwatch_probes_attached",
-			   "Uprobes attached on each allocator object (a libc file), by path.", false);
+			   "Uprobes attached on each object (a libc file, or one that defines "
+			   "allocation wrappers), by path.", false);
 		per_object(b, st, "leakwatch_probes_missing",
 			   "Allocator functions an attached object lacks, so left unprobed, by path.",
 			   true);

@@ -172,8 +172,10 @@ void lw_snapshot__put(struct lw_snapshot *s)
 	for (size_t i = 0; i < s->nprocs; i++)
 		lw_procinfo__put(s->procs[i].proc);
 	free(s->procs);
-	for (size_t i = 0; i < s->status.nattached; i++)
+	for (size_t i = 0; i < s->status.nattached; i++) {
 		free(s->status.attached[i].path);
+		free(s->status.attached[i].functions);
+	}
 	free(s->status.attached);
 	for (size_t i = 0; i < s->status.ninterps; i++)
 		free(s->status.interps[i].path);

@@ -117,6 +117,8 @@ struct lw_attached_obj {
 	uint64_t ino;
 	unsigned int nprobes;	/* probes attached on this object */
 	unsigned int nmissing;	/* allocator functions the object lacks */
+	bool allocator;		/* the object is an allocator (libc), not only wrappers */
+	char *functions;	/* the functions probed, comma-separated */
 };
 
 /* A CPython interpreter binary the daemon found, supported or not. */

@@ -57,23 +57,6 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum lw_func fn;
-	bool ret;	/* needs a return probe: the function hands out memory */
-} libc_funcs[] = {
-	{ "malloc", LW_FN_MALLOC, true },
-	{ "calloc", LW_FN_CALLOC, true },
-	{ "realloc", LW_FN_REALLOC, true },
-	{ "reallocarray", LW_FN_REALLOCARRAY, true },
-	{ "posix_memalign", LW_FN_POSIX_MEMALIGN, true },
-	{ "aligned_alloc", LW_FN_ALIGNED_ALLOC, true },
-	{ "memalign", LW_FN_MEMALIGN, true },
-	{ "valloc", LW_FN_VALLOC, true },
-	{ "pvalloc", LW_FN_PVALLOC, true },
-	{ "free", LW_FN_FREE, false },
-};
-
 static void drop_link(struct probe_link *l)
 {
 	if (l->fd >= 0)
@@ -182,8 +165,10 @@ void lw_tracer__free(struct lw_tracer *t)
 	free(t->links);
 	ring_buffer__free(t->rb);
 	leakwatch_bpf__destroy(t->skel);
-	for (size_t i = 0; i < t->nobjs; i++)
+	for (size_t i = 0; i < t->nobjs; i++) {
 		free(t->objs[i].path);
+		free(t->objs[i].functions);
+	}
 	free(t->objs);
 	free(t);
 }
@@ -219,8 +204,8 @@ struct probe_group {
 	struct bpf_program *prog;
 	bool ret;
 	unsigned int n;
-	uint64_t offs[LW_FN_MAX];
-	uint64_t cookies[LW_FN_MAX];
+	uint64_t offs[LW_MAX_OBJ_PROBES];
+	uint64_t cookies[LW_MAX_OBJ_PROBES];
 };
 
 static int attach_group(struct lw_tracer *t, const struct probe_group *g, const char *path)
@@ -257,14 +242,28 @@ static int attach_group(struct lw_tracer *t, const struct probe_group *g, const 
 	return 0;
 }
 
-int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino)
+/* Append name to the comma-separated list *names (NULL: empty). 0 or -ENOMEM. */
+static int add_name(char **names, const char *name)
+{
+	size_t len = *names ? strlen(*names) : 0;
+	char *v = realloc(*names, len + strlen(name) + 2);
+
+	if (!v)
+		return -ENOMEM;
+	sprintf(v + len, "%s%s", len ? "," : "", name);
+	*names = v;
+	return 0;
+}
+
+int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino,
+			     const struct lw_allocfn *fns, size_t nfns, bool all_or_none)
 {
 	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
-	uint64_t done[sizeof(libc_funcs) / sizeof(libc_funcs[0])];
 	struct lw_attached_obj *objs, *obj;
-	unsigned int ndone = 0, missing = 0, probes = 0;
+	unsigned int missing = 0, probes = 0;
 	size_t first_link = t->nlinks;
 	struct lw_elf *elf;
+	char *names = NULL;
 	int err = 0;
 
 	if (lw_tracer__has_object(t, dev, ino))
@@ -274,38 +273,46 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 		return -errno;
 	*entry = (struct probe_group){ .prog = t->skel->progs.lw_alloc_entry };
 	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
-	for (size_t i = 0; i < sizeof(libc_funcs) / sizeof(libc_funcs[0]); i++) {
+	for (size_t i = 0; i < nfns; i++) {
+		bool has_ret = lw_allocfn__has_return(fns[i].fn), alias = false;
 		struct lw_elf_sym sym;
-		bool alias = false;
 		uint8_t code[16];
 		uint64_t off;
 
-		if (lw_elf__find_func(elf, libc_funcs[i].name, &sym)) {
-			missing++;
+		if (lw_elf__find_func(elf, fns[i].name, &sym)) {
+			missing += fns[i].fn != LW_FN_WRAPPER;
 			continue;
 		}
-		/* glibc aliases some names (memalign = aligned_alloc): one probe per address */
-		for (unsigned int k = 0; k < ndone; k++)
-			alias |= done[k] == sym.file_offset;
+		/* aliases (glibc's memalign = aligned_alloc, strdup = __strdup): one probe per address */
+		for (unsigned int k = 0; k < ret->n; k++)
+			alias |= ret->offs[k] == sym.file_offset;
+		for (unsigned int k = 0; k < entry->n; k++)
+			alias |= entry->offs[k] == sym.file_offset;
 		if (alias)
 			continue;
-		done[ndone++] = sym.file_offset;
+		if (entry->n == LW_MAX_OBJ_PROBES || ret->n == LW_MAX_OBJ_PROBES) {
+			lw_warn("%s: more than %d allocator functions, %s and later not probed", path,
+				LW_MAX_OBJ_PROBES, fns[i].name);
+			break;
+		}
 		off = sym.file_offset;
 		/*
 		 * glibc's free opens with "test %rdi,%rdi; je": a probe there is single-stepped
 		 * (~10x the cost of an emulated push). free(NULL) is no event, so probe the push
 		 * after the check.
 		 */
-		if (libc_funcs[i].fn == LW_FN_FREE &&
-		    !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
+		if (fns[i].fn == LW_FN_FREE && !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
 			off += lw_prologue_skip_null_check(code, sizeof(code));
-		entry->cookies[entry->n] = libc_funcs[i].fn;
+		entry->cookies[entry->n] = fns[i].fn;
 		entry->offs[entry->n++] = off;
-		if (libc_funcs[i].ret) {
-			ret->cookies[ret->n] = libc_funcs[i].fn;
+		if (has_ret) {
+			ret->cookies[ret->n] = fns[i].fn;
 			ret->offs[ret->n++] = sym.file_offset;
 		}
-		probes += libc_funcs[i].ret ? 2 : 1;
+		probes += has_ret ? 2 : 1;
+		err = add_name(&names, fns[i].name);
+		if (err)
+			goto undo;
 	}
 	lw_elf__free(elf);
 	elf = NULL;
@@ -343,11 +350,14 @@ int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, 
 	obj->dev = dev;
 	obj->ino = ino;
 	obj->nprobes = probes;
-	obj->nmissing = missing;
+	obj->nmissing = all_or_none ? missing : 0;
+	obj->allocator = all_or_none;
+	obj->functions = names;
 	t->nobjs++;
 	return probes;
 undo:
 	/* all or nothing: a half-probed libc would count frees without their allocations */
+	free(names);
 	lw_elf__free(elf);
 	while (t->nlinks > first_link)
 		drop_link(&t->links[--t->nlinks]);
@@ -375,7 +385,7 @@ int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct
 
 	if (!t->python)
 		return -EOPNOTSUPP;
-	if (n > LW_FN_MAX)
+	if (n > LW_MAX_OBJ_PROBES)
 		return -E2BIG;
 	*entry = (struct probe_group){ .prog = t->skel->progs.lw_py_entry };
 	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };

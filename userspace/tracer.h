@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "allocfns.h"
 #include "config.h"
 #include "leakwatch_abi.h"
 #include "snapshot.h"
@@ -46,12 +47,17 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts);
 void lw_tracer__free(struct lw_tracer *t);
 
 bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino);
+/* Most probe points on one object (entries; returns are as many at most). */
+#define LW_MAX_OBJ_PROBES 64
+
 /*
- * Attach the allocator probes to the libc object reachable at path, identified by (dev, ino).
- * Returns the number of probes attached (> 0), or -errno. Attaching the same object twice is a
- * no-op that returns 0.
+ * Attach the probes of fns (see allocfns.h) that the object reachable at path, identified by
+ * (dev, ino), defines. all_or_none: the object is an allocator (libc), whose missing functions
+ * status reports. Returns the number of probes attached (> 0), -ENOENT when it defines none,
+ * or -errno. Attaching the same object twice is a no-op that returns 0.
  */
-int lw_tracer__attach_libc(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino);
+int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino,
+			     const struct lw_allocfn *fns, size_t nfns, bool all_or_none);
 /* "uprobe_multi" or "classic": how the allocator probes are attached. */
 const char *lw_tracer__attach_mode(const struct lw_tracer *t);
 /* One probe of a CPython interpreter binary (see userspace/pyinterp.h). */

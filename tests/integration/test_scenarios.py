@@ -65,17 +65,6 @@ def test_scenario_target(suite, target):
 LEAKS = ["linear", "slow", "bursty", "thread", "realloc", "wrapper-fp", "wrapper-nofp", "fork",
          "cxx_new", "leak_churn", "leak_stops"]
 
-# Known first-frame misses, documented in tests/scenarios/README.md. strict: a fix shows up as
-# XPASS, which fails, so the list cannot go stale.
-FRAME_MISSES = {
-    "cxx_new": "libstdc++'s operator new calls malloc without a frame pointer of its own, so "
-               "its caller is lost: operator new is not probed as an allocator yet",
-    "wrapper-fp": "the first frame is the wrapper (the allocator's caller); the wrapper's caller "
-                  "is the second frame",
-    "wrapper-nofp": "the first frame is the wrapper; without frame pointers its caller is lost",
-}
-
-
 def scenario(suite, label):
     for s in suite["scenarios"]:
         if s["label"] == label:
@@ -91,9 +80,7 @@ def test_leak_found(suite, label):
                     pytrace=False)
 
 
-@pytest.mark.parametrize("label", [
-    pytest.param(label, marks=pytest.mark.xfail(reason=FRAME_MISSES[label], strict=True))
-    if label in FRAME_MISSES else label for label in LEAKS])
+@pytest.mark.parametrize("label", LEAKS)
 def test_leak_first_frame(suite, label):
     s = scenario(suite, label)
     if not s["detected"]:
