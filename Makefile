@@ -14,7 +14,8 @@ WARN		:= -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initiali
 CPPFLAGS	+= -Iinclude -Iuserspace -I$(OUT) -I$(OUT)/pprof -D_GNU_SOURCE -DLW_VERSION='"$(VERSION)"'
 # Recursive (=) on purpose: evaluated in recipes, after 'make deps' may have installed them.
 PKGS		= libbpf libelf libdw jansson zlib libmicrohttpd libprotobuf-c libsystemd
-LIBS		= $(shell pkg-config --libs $(PKGS)) -lm
+# libstdc++ for its C++ demangler (__cxa_demangle)
+LIBS		= $(shell pkg-config --libs $(PKGS)) -lm -lstdc++
 
 # clang's BPF target does not see the host's system include dirs; hand them over explicitly.
 CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \

@@ -22,6 +22,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include "demangle.h"
 #include "log.h"
 #include "symbolize.h"
 
@@ -183,7 +184,9 @@ static const struct lw_sym_entry *module_lookup(struct lw_symbolizer *s, struct 
 	memset(e, 0, sizeof(*e));
 	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
 	if (name && *name) {
-		e->symbol = strdup(name);
+		e->symbol = lw_demangle(name);
+		if (!e->symbol)
+			e->symbol = strdup(name);
 		e->symoff = symoff;
 	}
 	line = dwfl_module_getsrc(m->mod, vaddr);
