@@ -26,6 +26,12 @@ static size_t operator_len(const char *name, const char *p)
 	q = p + n;
 	if (!strncmp(q, "()", 2))
 		return q + 2 - p;
+	/* operator new, operator delete[], operator bool: the word is part of the name */
+	if (*q == ' ' && ident_char(q[1])) {
+		for (q++; ident_char(*q); q++)
+			;
+		return q - p;
+	}
 	/* operator<<, operator->*, operator[]: punctuation up to the next name or bracket */
 	while (*q && strchr("<>=!+-*/%&|^~,[]", *q))
 		q++;
@@ -35,6 +41,7 @@ static size_t operator_len(const char *name, const char *p)
 void lw_demangle_simplify(char *name)
 {
 	static const char anon[] = "(anonymous namespace)";
+	char *start = name;	/* past the return type of a template function */
 	int depth = 0;
 
 	for (char *p = name; *p; p++) {
@@ -62,17 +69,25 @@ void lw_demangle_simplify(char *name)
 		case '(':
 			if (!depth && p > name) {
 				*p = '\0';
-				return;
+				goto out;
 			}
 			depth++;
 			break;
 		case ')':
 			depth -= depth > 0;
 			break;
+		case ' ':
+			/* "void ns::f<int>": a space outside brackets ends the return type */
+			if (!depth)
+				start = p + 1;
+			break;
 		default:
 			break;
 		}
 	}
+out:
+	if (start != name)
+		memmove(name, start, strlen(start) + 1);
 }
 
 char *lw_demangle(const char *sym)

@@ -8,15 +8,16 @@
 #define LW_DEMANGLE_H
 
 /*
- * A malloc'd readable name for an Itanium-mangled symbol ("_Z..."), without parameters, or
+ * A malloc'd readable name for an Itanium-mangled symbol ("_Z..."), simplified as below, or
  * NULL when sym is not mangled or does not demangle (the caller keeps sym).
  */
 char *lw_demangle(const char *sym);
 
 /*
- * Cut a demangled function name at its parameter list, in place: "ns::f<int>(int) const" ->
- * "ns::f<int>". Parentheses inside template arguments, "(anonymous namespace)", lambdas
- * ("{lambda(int)#1}") and "operator()" are not the parameter list.
+ * Cut a demangled function name to its qualified name, in place: "void ns::f<int>(int) const"
+ * -> "ns::f<int>" (no return type, no parameters). Parentheses and spaces inside template
+ * arguments, "(anonymous namespace)", lambdas ("{lambda(int)#1}"), "operator()" and
+ * "operator new" are part of the name.
  */
 void lw_demangle_simplify(char *name);
 

@@ -29,6 +29,12 @@ static bool test_simplify(void)
 	CHECK(simplified("Matrix::operator<<(int)", "Matrix::operator<<"));
 	CHECK(simplified("Matrix::operator<(Matrix const&) const", "Matrix::operator<"));
 	CHECK(simplified("Pool::operator new(unsigned long)", "Pool::operator new"));
+	CHECK(simplified("void std::vector<Order*, std::allocator<Order*> >::_M_realloc_insert<Order*>"
+			 "(__gnu_cxx::__normal_iterator<Order**, std::vector<Order*> >, Order*&&)",
+			 "std::vector<Order*, std::allocator<Order*> >::_M_realloc_insert<Order*>"));
+	CHECK(simplified("unsigned long ns::count<int>(int)", "ns::count<int>"));
+	CHECK(simplified("Pool::operator delete[](void*)", "Pool::operator delete[]"));
+	CHECK(simplified("Box::operator bool() const", "Box::operator bool"));
 	CHECK(simplified("not_a_function", "not_a_function"));
 	CHECK(simplified("", ""));
 	/* unbalanced brackets never run past the end */
