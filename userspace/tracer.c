@@ -276,7 +276,7 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 	for (size_t i = 0; i < nfns; i++) {
 		bool has_ret = lw_allocfn__has_return(fns[i].fn), alias = false;
 		struct lw_elf_sym sym;
-		uint8_t code[16];
+		uint8_t code[32];
 		uint64_t off;
 
 		if (lw_elf__find_func(elf, fns[i].name, &sym)) {
@@ -303,11 +303,21 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 		 */
 		if (fns[i].fn == LW_FN_FREE && !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
 			off += lw_prologue_skip_null_check(code, sizeof(code));
+		/*
+		 * A wrapper's probe reads no argument, only the return address at the stack
+		 * pointer: it may sit at the first emulated instruction (libstdc++'s operator new
+		 * opens with endbr64, test, mov before its push), and its return probe with it,
+		 * since the return address is still on top of the stack there.
+		 */
+		if (fns[i].fn == LW_FN_WRAPPER &&
+		    !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
+			off += lw_prologue_first_emulated(
+				code, sym.size && sym.size < sizeof(code) ? sym.size : sizeof(code), 0);
 		entry->cookies[entry->n] = fns[i].fn;
 		entry->offs[entry->n++] = off;
 		if (has_ret) {
 			ret->cookies[ret->n] = fns[i].fn;
-			ret->offs[ret->n++] = sym.file_offset;
+			ret->offs[ret->n++] = fns[i].fn == LW_FN_WRAPPER ? off : sym.file_offset;
 		}
 		probes += has_ret ? 2 : 1;
 		err = add_name(&names, fns[i].name);
