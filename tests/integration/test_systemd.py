@@ -29,9 +29,14 @@ pytestmark = requires_root
 
 UNIT = "leakwatchd.service"
 SOCKET = "/run/leakwatch/leakwatchd.sock"
-def install(prefix, sysconfdir):
+# Where the container sees the installed tree. Not under the build directory: a clone under
+# /tmp (CI's, say) would put the binary under /tmp, which the unit's PrivateTmp= hides.
+INSTALLED = "/opt/leakwatch-test"
+
+
+def install(destdir, prefix, sysconfdir):
     res = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(REPO), "install",
-                          f"PREFIX={prefix}", f"SYSCONFDIR={sysconfdir}"],
+                          f"DESTDIR={destdir}", f"PREFIX={prefix}", f"SYSCONFDIR={sysconfdir}"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, f"make install failed:\n{res.stdout}{res.stderr}"
 
@@ -135,14 +140,16 @@ def container():
         # Under the build directory, not /tmp: the unit's PrivateTmp= would hide the binary.
         BUILD.mkdir(exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix="e2e-", dir=BUILD))
-        prefix, etc = workdir / "usr", workdir / "etc"
-        install(prefix, etc)
+        root = workdir / "root"
+        install(root, f"{INSTALLED}/usr", f"{INSTALLED}/etc")
+        prefix, etc = root / INSTALLED.lstrip("/") / "usr", root / INSTALLED.lstrip("/") / "etc"
         # The container shares the host's network: metrics on a port nobody else holds.
         metrics_addr = f"127.0.0.1:{free_port()}"
         conf = etc / "leakwatch/leakwatchd.conf"
         conf.write_text(conf.read_text() + f"metrics_addr = {metrics_addr}\n")
         binds = [
-            (BUILD, BUILD),  # the installed files at the path the unit names, the test programs
+            (BUILD, BUILD),  # the client and the test programs
+            (root / INSTALLED.lstrip("/"), INSTALLED),  # the installed files, where the unit looks
             (prefix / "lib/systemd/system" / UNIT, f"/etc/systemd/system/{UNIT}"),
             (prefix / "lib/sysusers.d/leakwatch.conf", "/etc/sysusers.d/leakwatch.conf"),
         ]
