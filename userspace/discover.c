@@ -276,3 +276,15 @@ void lw_discover__forget(struct lw_discover *d, pid_t pid)
 		if (d->procs[i].pid == pid)
 			d->procs[i].looks = 0;
 }
+
+int lw_discover__exec(struct lw_discover *d, pid_t pid)
+{
+	char exe[64];
+	struct stat st;
+
+	lw_discover__forget(d, pid);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (stat(exe, &st))
+		return 0;	/* gone already */
+	return examine(d, pid, st.st_dev, st.st_ino);
+}

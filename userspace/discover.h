@@ -28,5 +28,11 @@ void lw_discover__free(struct lw_discover *d);
 int lw_discover__scan(struct lw_discover *d);
 /* Have pid looked at again on the next scan (it exec'd). */
 void lw_discover__forget(struct lw_discover *d, pid_t pid);
+/*
+ * pid has just exec'd: examine what it maps now (its executable, with the wrappers it defines,
+ * and the dynamic loader), and again on the next scans, once its libraries are mapped. Returns
+ * the number of objects newly attached.
+ */
+int lw_discover__exec(struct lw_discover *d, pid_t pid);
 
 #endif /* LW_DISCOVER_H */

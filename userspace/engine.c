@@ -223,8 +223,9 @@ static void on_event(void *ctx, const struct lw_event *ev)
 	if (!lw_proctab__find(e->procs, ev->tgid, ev->old_ident))
 		lw_proctab__add_dead(e->procs, ev->tgid, ev->old_ident, now);
 	lw_proctab__mark_exited(e->procs, ev->tgid, ev->old_ident, now);
+	/* at once, not at the next drain: a program's own wrappers are probed before it runs far */
 	if (ev->type == LW_EV_EXEC)
-		lw_discover__forget(e->disc, ev->tgid);
+		lw_discover__exec(e->disc, ev->tgid);
 }
 
 void lw_engine__consume_events(struct lw_engine *e)
