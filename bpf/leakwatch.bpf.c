@@ -119,6 +119,7 @@ struct thread_state {
 	__u32 depth;		/* allocator calls in flight on this thread */
 	__u32 func;		/* enum lw_func of the outermost call (or of the one adopted) */
 	__u32 adopt_depth;	/* a wrapper's adopted call is in flight above this depth; 0: none */
+	bool have_stack;	/* scratch holds the stack of the outermost call (or scope) */
 	__u64 size;		/* requested size of the outermost call */
 	__u64 memptr;		/* posix_memalign's out pointer */
 	__u64 stack_id;
@@ -126,6 +127,10 @@ struct thread_state {
 	__u64 old_addr;
 	struct lw_alloc_val old;
 	bool have_old;
+	/* mremap: the mapping's record, removed at entry, recorded again at its new place */
+	bool have_mremap;
+	__u64 mremap_addr;
+	struct lw_alloc_val mremap_old;
 	struct py_thread py;
 	struct lw_stack_val scratch;
 };
@@ -204,25 +209,24 @@ static __always_inline __u64 hash_frames(struct lw_stack_val *st, __u32 nr)
 #define STACK_SPAN (8ULL << 20)
 
 /*
- * Capture the user stack at allocator entry. *sp is the caller's return address whether or not
- * the caller keeps frame pointers. The rest comes from walking the frame-pointer chain, which
- * we do ourselves rather than with bpf_get_stack() so that every link can be checked: a frame
- * must lie on this thread's stack, above the previous one. Code built without frame pointers
- * uses rbp as an ordinary register, and a walk that trusted it would invent a new stack for
- * every value it happens to hold — one kernel site per call instead of one per call path.
+ * Capture the user stack at allocator entry (or at an mmap system call) into the thread's
+ * scratch buffer. *sp is the caller's return address whether or not the caller keeps frame
+ * pointers. The rest comes from walking the frame-pointer chain, which we do ourselves rather
+ * than with bpf_get_stack() so that every link can be checked: a frame must lie on this thread's
+ * stack, above the previous one. Code built without frame pointers uses rbp as an ordinary
+ * register, and a walk that trusted it would invent a new stack for every value it happens to
+ * hold — one kernel site per call instead of one per call path. False: no stack.
  */
-static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_state *ts,
-					   __u32 tgid, enum lw_alloc_kind kind)
+static __always_inline bool capture_frames(struct thread_state *ts, __u32 tgid, __u64 sp,
+					   __u64 fp, bool py_known)
 {
 	struct lw_stack_val *st = &ts->scratch;
-	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx);
 	__u64 frame[2];	/* saved rbp, return address */
 	__u32 depth = stack_depth, i;
-	__u64 id;
 
 	if (bpf_probe_read_user(&st->ips[0], sizeof(__u64), (void *)sp)) {
 		bump(&drops, LW_DROP_STACK_MISSING);
-		return 0;
+		return false;
 	}
 	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
 		if (i >= depth)
@@ -238,9 +242,8 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_st
 	}
 	/* the verifier wants i visibly bounded before it becomes nr */
 	st->nr = i & (LW_MAX_STACK_DEPTH * 2 - 1);
-	/* a CPython probe has just noted its process; a libc probe asks whether it is one */
-	st->kind = kind;
-	if (kind == LW_ALLOC_LIBC)
+	/* a CPython probe has just noted its process; any other asks whether it is one */
+	if (!py_known)
 		py_lookup(&ts->py, tgid, proc_ident(tgid, ts));
 	py_walk(&ts->py, st);
 	/*
@@ -250,6 +253,19 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_st
 	 */
 	if (st->py_nr)
 		st->nr = 1;
+	return true;
+}
+
+/*
+ * Store the captured stack as a site of allocator kind; returns its id. The kind is part of
+ * the hash: one call path into two allocators is two sites.
+ */
+static __always_inline __u64 commit_stack(struct thread_state *ts, enum lw_alloc_kind kind)
+{
+	struct lw_stack_val *st = &ts->scratch;
+	__u64 id;
+
+	st->kind = kind;
 	id = py_hash(st, hash_frames(st, st->nr)) | 1;
 	if (!bpf_map_lookup_elem(&stacks, &id) &&
 	    bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST) == -E2BIG)
@@ -441,15 +457,19 @@ static __always_inline struct thread_state *alloc_enter_kind(struct pt_regs *ctx
 		return NULL;
 	ts->func = fn;
 	ts->size = size;
-	if (!adopted)
-		ts->stack_id = capture_stack(ctx, ts, tgid, kind);
+	/*
+	 * A wrapper's scope captures its caller's stack now but stores it only when it adopts a
+	 * call: the allocator that call goes to names the site (operator new may reach glibc or
+	 * jemalloc), and a scope that allocates nothing leaves no stack behind.
+	 */
+	if (!adopted) {
+		ts->stack_id = 0;
+		ts->have_stack = capture_frames(ts, tgid, PT_REGS_SP(ctx), PT_REGS_FP(ctx),
+						kind == LW_ALLOC_PYMALLOC);
+	}
+	if (fn != LW_FN_WRAPPER && ts->have_stack)
+		ts->stack_id = commit_stack(ts, kind);
 	return ts;
-}
-
-static __always_inline struct thread_state *alloc_enter(struct pt_regs *ctx, enum lw_func fn,
-							 __u64 size)
-{
-	return alloc_enter_kind(ctx, fn, size, LW_ALLOC_LIBC);
 }
 
 /* Is the call in flight on this thread, which a call at sp is nested in, a realloc? */
@@ -577,7 +597,8 @@ static __always_inline int free_enter(struct pt_regs *ctx, __u64 addr)
 SEC("uprobe")
 int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
 {
-	__u32 fn = bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = cookie & 0xff, kind = (cookie >> LW_COOKIE_KIND_SHIFT) & 0xff;
 	struct thread_state *ts;
 	__u64 size;
 
@@ -610,7 +631,7 @@ int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
 	default:
 		return 0;
 	}
-	ts = alloc_enter(ctx, fn, size);
+	ts = alloc_enter_kind(ctx, fn, size, kind);
 	if (!ts)
 		return 0;
 	if (fn == LW_FN_POSIX_MEMALIGN)
@@ -698,6 +719,252 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	if (!filter_pids || ptgid == ctgid || !bpf_map_lookup_elem(&targets, &ptgid))
 		return 0;
 	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+/*
+ * Anonymous mappings: allocator "mmap". The system-call tracepoints fire for every system call
+ * of every process; all but mmap, munmap and mremap leave at the first comparison.
+ *
+ * The rule against counting memory twice: a mapping made while an allocator call is in flight
+ * on the thread (glibc's large chunks and arenas, jemalloc's extents, pymalloc's arenas where
+ * its allocator is probed) belongs to that allocator, whose own records describe what it hands
+ * out. Only mappings the program makes itself, outside any probed call, are recorded: one
+ * record per mapping in "allocs" (LW_SPACE_MMAP, keyed by start), plus its end address
+ * (LW_SPACE_MMAP_END), so that an munmap of the mapping's tail finds it. Sizes are pages.
+ * Not recorded: file mappings, thread stacks (MAP_STACK), reservations without write access.
+ */
+#define LW_NR_MMAP 9		/* x86_64 system call numbers */
+#define LW_NR_MUNMAP 11
+#define LW_NR_MREMAP 25
+#define LW_PROT_WRITE 0x2
+#define LW_MAP_FIXED 0x10
+#define LW_MAP_ANONYMOUS 0x20
+#define LW_MAP_STACK 0x20000
+#define LW_MAP_FIXED_NOREPLACE 0x100000
+#define LW_MREMAP_DONTUNMAP 4
+#define LW_PAGE 4096ULL
+/* Mappings one munmap may take out whole before the rest of the range is left alone. */
+#define LW_UNMAP_SPAN 8
+
+static __always_inline __u64 page_up(__u64 len)
+{
+	return (len + LW_PAGE - 1) & ~(LW_PAGE - 1);
+}
+
+/* Is the thread, its user stack pointer at sp, inside an allocator call? */
+static __always_inline bool in_allocator(struct thread_state *ts, __u64 sp)
+{
+	return ts && ts->depth && sp < ts->entry_sp;
+}
+
+/* Part of a mapping went away, the rest lives on: its site holds fewer bytes. */
+static __always_inline void agg_shrink(__u32 tgid, const struct lw_alloc_val *v, __u64 bytes)
+{
+	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
+	struct lw_agg_val *a = agg_get(&key, false);
+
+	if (!a)
+		return;
+	__sync_fetch_and_add(&a->live_bytes, -(__s64)bytes);
+	__sync_fetch_and_add(&a->free_bytes, bytes);
+}
+
+static __always_inline void mmap_put(__u32 tgid, __u64 start, const struct lw_alloc_val *v)
+{
+	struct lw_alloc_key key = { .tgid = tgid, .space = LW_SPACE_MMAP, .addr = start };
+	struct lw_alloc_val end = { .size = start, .ident = v->ident, .birth_ns = v->birth_ns };
+
+	if (bpf_map_update_elem(&allocs, &key, v, BPF_ANY)) {
+		bump(&drops, LW_DROP_ALLOC_MAP_FULL);
+		return;
+	}
+	key.space = LW_SPACE_MMAP_END;
+	key.addr = start + v->size;
+	bpf_map_update_elem(&allocs, &key, &end, BPF_ANY);
+}
+
+static __always_inline void mmap_del(__u32 tgid, __u64 start, __u64 size)
+{
+	struct lw_alloc_key key = { .tgid = tgid, .space = LW_SPACE_MMAP, .addr = start };
+
+	bpf_map_delete_elem(&allocs, &key);
+	key.space = LW_SPACE_MMAP_END;
+	key.addr = start + size;
+	bpf_map_delete_elem(&allocs, &key);
+}
+
+/*
+ * [addr, addr + len) is no longer mapped. Whole mappings from addr on go (up to LW_UNMAP_SPAN
+ * of them); one reaching past the range loses its head; one that starts before addr and ends
+ * exactly at the range's end loses its tail. A hole punched in the middle of a mapping is not
+ * seen (no record starts or ends there): the mapping keeps counting whole.
+ */
+static __always_inline void unmap_range(__u32 tgid, __u64 ident, __u64 addr, __u64 len)
+{
+	struct lw_alloc_key key = { .tgid = tgid, .space = LW_SPACE_MMAP };
+	__u64 end = addr + page_up(len), cur = addr;
+	struct lw_alloc_val *v, copy;
+
+	for (int i = 0; i < LW_UNMAP_SPAN && cur < end; i++) {
+		key.addr = cur;
+		v = bpf_map_lookup_elem(&allocs, &key);
+		if (!v)
+			break;
+		copy = *v;
+		if (copy.ident != ident) {
+			mmap_del(tgid, cur, copy.size);	/* left by an earlier process */
+			break;
+		}
+		bump(&counts, LW_CNT_UNMAPS);
+		if (cur + copy.size <= end) {
+			mmap_del(tgid, cur, copy.size);
+			agg_sub(tgid, &copy, true);
+			cur += copy.size;
+			continue;
+		}
+		/* the head goes; the rest is the same mapping, of the same age */
+		mmap_del(tgid, cur, copy.size);
+		agg_shrink(tgid, &copy, end - cur);
+		copy.size -= end - cur;
+		mmap_put(tgid, end, &copy);
+		return;
+	}
+	if (cur != addr)
+		return;
+	/* a mapping that ends where the range ends and starts before it: its tail goes */
+	key.space = LW_SPACE_MMAP_END;
+	key.addr = end;
+	v = bpf_map_lookup_elem(&allocs, &key);
+	if (!v || v->ident != ident || v->size >= addr)
+		return;
+	key.space = LW_SPACE_MMAP;
+	key.addr = v->size;
+	v = bpf_map_lookup_elem(&allocs, &key);
+	if (!v || key.addr + v->size != end)
+		return;
+	copy = *v;
+	bump(&counts, LW_CNT_UNMAPS);
+	mmap_del(tgid, key.addr, copy.size);
+	agg_shrink(tgid, &copy, end - addr);
+	copy.size = addr - key.addr;
+	mmap_put(tgid, key.addr, &copy);
+}
+
+/* A new mapping of the program's own: a block of allocator "mmap" (birth_ns 0: now). */
+static __always_inline void mmap_record(__u32 tgid, __u64 ident, __u64 addr, __u64 len, __u64 stack_id, __u64 birth_ns)
+{
+	struct lw_alloc_val v = {
+		.size = page_up(len), .stack_id = stack_id, .ident = ident,
+		.birth_ns = birth_ns ? birth_ns : bpf_ktime_get_boot_ns(),
+	};
+
+	/* a mapping placed over others replaced them; so did one whose munmap we missed */
+	unmap_range(tgid, ident, addr, len);
+	mmap_put(tgid, addr, &v);
+	agg_add(tgid, &v);
+	bump(&counts, LW_CNT_MMAPS);
+}
+
+static __always_inline bool mmap_wanted(__u64 prot, __u64 flags)
+{
+	return (flags & LW_MAP_ANONYMOUS) && !(flags & LW_MAP_STACK) && (prot & LW_PROT_WRITE);
+}
+
+/* munmap and mremap take the old mapping's record at entry, before another thread can reuse it. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(lw_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lw_alloc_key key = { .tgid = tgid, .space = LW_SPACE_MMAP };
+	struct thread_state *ts;
+	struct lw_alloc_val *v;
+	__u64 addr, len, ident;
+
+	if (id != LW_NR_MUNMAP && id != LW_NR_MREMAP)
+		return 0;
+	if (!traced(tgid))
+		return 0;
+	addr = regs->di;
+	len = regs->si;
+	if (id == LW_NR_MUNMAP) {
+		ts = thread_state(true);
+		if (ts)
+			unmap_range(tgid, proc_ident(tgid, ts), addr, len);
+		return 0;
+	}
+	/* mremap(old, old_len, new_len, flags, new_addr) */
+	ts = thread_state(true);
+	if (!ts)
+		return 0;
+	ts->have_mremap = false;
+	if (in_allocator(ts, regs->sp) || (regs->r10 & LW_MREMAP_DONTUNMAP))
+		return 0;
+	key.addr = addr;
+	v = bpf_map_lookup_elem(&allocs, &key);
+	if (!v)
+		return 0;
+	ident = proc_ident(tgid, ts);
+	ts->mremap_old = *v;
+	ts->mremap_addr = addr;
+	ts->have_mremap = ts->mremap_old.ident == ident;
+	if (!ts->have_mremap)
+		return 0;
+	if (page_up(len) >= ts->mremap_old.size) {
+		/* the whole mapping moves or resizes */
+		mmap_del(tgid, addr, ts->mremap_old.size);
+		agg_sub(tgid, &ts->mremap_old, false);
+	} else {
+		/* its head moves: the tail stays a mapping of its own */
+		unmap_range(tgid, ident, addr, len);
+		ts->mremap_old.size = page_up(len);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lw_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	long id = regs->orig_ax;
+	struct thread_state *ts;
+	__u64 ident, stack_id = 0;
+
+	if (id != LW_NR_MMAP && id != LW_NR_MREMAP)
+		return 0;
+	if (!traced(tgid))
+		return 0;
+	if (id == LW_NR_MREMAP) {
+		ts = thread_state(false);
+		if (!ts || !ts->have_mremap)
+			return 0;
+		ts->have_mremap = false;
+		ident = proc_ident(tgid, ts);
+		if (ret < 0 && ret > -4096) {
+			/* failed: the old mapping is as it was */
+			mmap_record(tgid, ident, ts->mremap_addr, ts->mremap_old.size,
+				    ts->mremap_old.stack_id, ts->mremap_old.birth_ns);
+			return 0;
+		}
+		/* resizing is not dying: the mapping keeps its site and its age */
+		mmap_record(tgid, ident, ret, regs->dx, ts->mremap_old.stack_id,
+			    ts->mremap_old.birth_ns);
+		return 0;
+	}
+	/* mmap(addr, len, prot, flags, fd, off) */
+	if ((ret < 0 && ret > -4096) || !mmap_wanted(regs->dx, regs->r10))
+		return 0;
+	ts = thread_state(true);
+	if (!ts)
+		return 0;
+	if (in_allocator(ts, regs->sp)) {
+		bump(&counts, LW_CNT_MMAPS_IN_ALLOCATOR);
+		return 0;
+	}
+	ident = proc_ident(tgid, ts);
+	if (capture_frames(ts, tgid, regs->sp, regs->bp, false))
+		stack_id = commit_stack(ts, LW_ALLOC_MMAP);
+	mmap_record(tgid, ident, ret, regs->si, stack_id, 0);
 	return 0;
 }
 

@@ -51,11 +51,26 @@ enum lw_func {
 	LW_FN_MAX,
 };
 
-/* Which allocator an allocation site's blocks came from (struct lw_stack_val.kind). */
+/*
+ * Which allocator an allocation site's blocks came from (struct lw_stack_val.kind). The probes
+ * of an allocator library carry it in their cookie (LW_COOKIE_KIND_SHIFT); a wrapper's scope
+ * takes the kind of the call it adopts.
+ */
 enum lw_alloc_kind {
 	LW_ALLOC_LIBC = 0,
 	LW_ALLOC_PYMALLOC,
+	LW_ALLOC_JEMALLOC,
+	LW_ALLOC_TCMALLOC,
+	LW_ALLOC_MIMALLOC,
+	LW_ALLOC_MMAP,		/* anonymous mmap made outside any allocator call */
+	LW_ALLOC_MAX,
 };
+
+/*
+ * The BPF cookie of an allocator probe (lw_alloc_entry, lw_alloc_ret): bits 0..7 the enum
+ * lw_func, bits 8..15 the enum lw_alloc_kind of the library it is attached to.
+ */
+#define LW_COOKIE_KIND_SHIFT 8
 
 /*
  * Everything the hot path gives up on, by reason, in a per-CPU array. User space sums the CPUs
@@ -82,6 +97,9 @@ enum lw_count {
 	LW_CNT_NESTED,			/* allocator calls made inside another allocator call */
 	LW_CNT_PY_STACKS,		/* allocations recorded with Python frames */
 	LW_CNT_PY_FRAMES_CUT,		/* ... whose Python stack was deeper than LW_MAX_PY_DEPTH */
+	LW_CNT_MMAPS,			/* anonymous mappings recorded (allocator "mmap") */
+	LW_CNT_MMAPS_IN_ALLOCATOR,	/* ... not recorded: an allocator call made them */
+	LW_CNT_UNMAPS,			/* recorded mappings unmapped, whole or in part */
 	LW_CNT_MAX,
 };
 
@@ -94,10 +112,21 @@ struct lw_proc_val {
 	__u64 start_ns;		/* task->group_leader->start_boottime, matches /proc/PID/stat */
 };
 
+/*
+ * Which table of the "allocs" map a key belongs to: the allocators' blocks, anonymous mappings
+ * (by start address), and the mappings' end addresses (value .size holds the start), which let
+ * an munmap of a mapping's tail find it.
+ */
+enum lw_space {
+	LW_SPACE_HEAP = 0,
+	LW_SPACE_MMAP,
+	LW_SPACE_MMAP_END,
+};
+
 /* Key of one live allocation. */
 struct lw_alloc_key {
 	__u32 tgid;
-	__u32 pad;
+	__u32 space;		/* enum lw_space */
 	__u64 addr;
 };
 

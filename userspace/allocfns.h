@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Which functions of an ELF object get allocator probes, and as what: glibc's allocator entry
- * points in libc, and everywhere the wrappers, functions that hand their caller what the
+ * Which functions of an ELF object get allocator probes, and as what: the entry points of the
+ * allocator it is, if it is one (glibc, jemalloc, tcmalloc, mimalloc, a static binary's), and
+ * everywhere the wrappers, functions that hand their caller what the
  * allocator call they make returns (C++ operator new, strdup, xmalloc). A wrapper's caller is
  * the allocation site even where the wrapper has no frame pointer to walk through; see
  * LW_FN_WRAPPER. Pure: no I/O.
@@ -17,6 +18,7 @@
 struct lw_allocfn {
 	const char *name; /* the symbol, as the object defines it */
 	enum lw_func fn;  /* the cookie its probe carries */
+	bool optional;	  /* an allocator's function it may lack without a note in status */
 };
 
 /* Names in the wrappers config key, and the longest one. */
@@ -43,6 +45,33 @@ void lw_allocfns__free(struct lw_allocfns *a);
  * LW_WRAPPERS_MAX of them, none longer than LW_WRAPPER_NAME_MAX, none twice. 0 or -EINVAL.
  */
 int lw_allocfns__check(const char *wrappers, char *err, size_t errlen);
+
+/* Most probe points one object's plan may list. */
+#define LW_PLAN_MAX 128
+
+/*
+ * What one ELF object gets: if it is an allocator (glibc, jemalloc with or without its je_
+ * prefix, tcmalloc, mimalloc, or a static binary whose symbol table defines malloc and free),
+ * that allocator's entry points, then the wrappers it defines. C++ operator new and delete are
+ * entry points of the allocators that define their own (jemalloc, tcmalloc, mimalloc), and
+ * wrappers elsewhere (libstdc++'s call malloc; its delete needs no probe).
+ */
+struct lw_objplan {
+	int kind;	/* enum lw_alloc_kind; -1: no allocator, wrappers only */
+	const struct lw_allocfn *fns[LW_PLAN_MAX];
+	size_t n;
+};
+
+/*
+ * Plan the probes of the object at path; defines(ctx, name) says whether it defines a function
+ * of that name (dynamic symbols or its symbol table). Pure but for what defines does.
+ */
+void lw_allocfns__plan(const struct lw_allocfns *a, const char *path,
+		       bool (*defines)(void *ctx, const char *name), void *ctx,
+		       struct lw_objplan *out);
+
+/* "libc", "pymalloc", "jemalloc", "tcmalloc", "mimalloc", "mmap"; "unknown" past them. */
+const char *lw_alloc_kind__name(int kind);
 
 /* Does the probe for fn need a return probe too (it hands out memory, or closes a scope)? */
 static inline bool lw_allocfn__has_return(enum lw_func fn)

@@ -310,7 +310,7 @@ static json_t *attached_to_json(const struct lw_status *st)
 		    !add(o, "path", lw_json_string(ao->path)) ||
 		    !add(o, "dev", json_u64(ao->dev)) ||
 		    !add(o, "ino", json_u64(ao->ino)) ||
-		    !add(o, "kind", json_string(ao->allocator ? "libc" : "wrappers")) ||
+		    !add(o, "kind", json_string(ao->allocator ? ao->allocator : "wrappers")) ||
 		    !add(o, "probes", json_integer(ao->nprobes)) ||
 		    !add(o, "missing", json_integer(ao->nmissing)) ||
 		    !add(o, "functions", names_to_json(ao->functions))) {

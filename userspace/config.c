@@ -608,6 +608,10 @@ static const struct cfg_key keys[] = {
 	    "frames, and libc allocations of Python code get Python frames too. Every traced "
 	    "Python allocation costs a few microseconds (see the README); false leaves Python "
 	    "processes traced through libc only."),
+	KEY("bpf", mmap, t_bool, "true", 0, 0, CFG_RESTART,
+	    "Trace anonymous mmap, munmap and mremap as allocator mmap: mappings a program makes "
+	    "itself, outside any allocator call. Costs a BPF program run on every system call of "
+	    "every process (most leave at the first comparison); false turns it off."),
 
 	KEY("bpf", wrappers, t_wrappers, "", 0, 0, CFG_RESTART,
 	    "Allocation wrappers of your own code, besides the built-in ones (C++ operator new, "

@@ -57,6 +57,7 @@ struct lw_config {
 	uint32_t stack_depth;			/* frames per stack, <= LW_MAX_STACK_DEPTH */
 	enum lw_attach_mode attach;
 	bool python;				/* trace CPython's allocator with Python frames */
+	bool mmap;				/* trace anonymous mappings (allocator "mmap") */
 	char wrappers[LW_CONFIG_WRAPPERS_MAX];	/* extra allocation wrappers, comma-separated */
 	uint32_t history;			/* samples kept per site series */
 	uint32_t max_series;			/* site series kept in memory */

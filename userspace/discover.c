@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,15 +93,6 @@ static void obj_mark(struct lw_discover *d, uint64_t dev, uint64_t ino)
 	d->objs[d->nobjs++] = (struct seen_obj){ dev, ino };
 }
 
-/* glibc's file names: libc.so.6 today, libc-2.NN.so before 2.34. */
-static bool looks_like_libc(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	return !fnmatch("libc.so*", base, 0) || !fnmatch("libc-[0-9]*.so", base, 0);
-}
-
 /*
  * A path through which the kernel reaches the very inode the process maps: the plain path if it
  * names the same file in our mount namespace, else through the process's root, else the
@@ -141,34 +131,33 @@ static int examine_python(struct lw_discover *d, pid_t pid, const struct lw_mapp
 }
 
 /*
- * The probes an executable mapping gets: glibc's allocator and the wrappers in libc; the
- * wrappers it defines anywhere else (libstdc++'s operator new, a program's xmalloc). Each
- * object is opened once; one that defines nothing of interest is only marked.
+ * The probes an executable mapping gets (see lw_allocfns__plan): the entry points of the
+ * allocator it is, if it is one (libc, jemalloc, tcmalloc, mimalloc, a static binary's own),
+ * and the wrappers it defines. Each object is opened once; one that defines nothing of interest
+ * is only marked.
  */
 static int examine_object(struct lw_discover *d, pid_t pid, const struct lw_mapping *mp)
 {
-	bool libc = looks_like_libc(mp->path);
+	const struct lw_attached_obj *objs;
 	char path[4096 + 64];
+	size_t n;
 	int err;
 
 	if (reachable_path(pid, mp, path, sizeof(path)))
 		return 0;	/* not marked: another process may reach it */
 	obj_mark(d, mp->dev, mp->ino);
-	if (libc)
-		err = lw_tracer__attach_object(d->tracer, path, mp->dev, mp->ino, d->fns->libc,
-					       d->fns->nlibc, true);
-	else
-		err = lw_tracer__attach_object(d->tracer, path, mp->dev, mp->ino, d->fns->other,
-					       d->fns->nother, false);
+	err = lw_tracer__attach_object(d->tracer, path, mp->dev, mp->ino, d->fns);
 	if (err > 0) {
-		d->nlibc += libc;
-		lw_info("tracing %s (dev %lu:%lu ino %lu, seen in pid %d): %d probes%s", path,
+		objs = lw_tracer__objects(d->tracer, &n);
+		d->nlibc += n && objs[n - 1].allocator;
+		lw_info("tracing %s (dev %lu:%lu ino %lu, seen in pid %d): %d probes, %s", path,
 			(unsigned long)major(mp->dev), (unsigned long)minor(mp->dev),
-			(unsigned long)mp->ino, pid, err, libc ? "" : " on allocation wrappers");
+			(unsigned long)mp->ino, pid, err,
+			n && objs[n - 1].allocator ? objs[n - 1].allocator : "allocation wrappers");
 		return 1;
 	}
 	/* an object that is no ELF file, or defines none of the functions, is no news */
-	if (err < 0 && (libc || (err != -ENOENT && err != -EINVAL)))
+	if (err < 0 && err != -ENOENT && err != -EINVAL)
 		lw_warn("failed to attach to %s: %s", path, strerror(-err));
 	return 0;
 }

@@ -117,6 +117,7 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 		.max_stacks = cfg->max_stacks,
 		.stack_depth = cfg->stack_depth,
 		.attach = cfg->attach,
+		.mmap = cfg->mmap,
 	};
 	struct lw_engine *e = calloc(1, sizeof(*e));
 	char why[256];
@@ -816,7 +817,7 @@ static bool snap_site(void *ctx, struct lw_site *s)
 	o->proc = lw_procinfo__get(s->proc->info);
 	o->stack = lw_stackinfo__get(s->stack);
 	o->stack_id = s->key.stack_id;
-	o->allocator = s->alloc_kind == LW_ALLOC_PYMALLOC ? "pymalloc" : "libc";
+	o->allocator = lw_alloc_kind__name(s->alloc_kind);
 	o->live_bytes = s->val.live_bytes;
 	o->live_allocs = s->val.live_allocs;
 	o->allocs = s->val.allocs;
@@ -936,9 +937,11 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 	objs = lw_tracer__objects(e->tracer, &n);
 	fprintf(f, "attach mode: %s\n", lw_tracer__attach_mode(e->tracer));
 	fprintf(f, "process tracepoints: exec, exit, fork: attached\n");
+	fprintf(f, "anonymous mappings (mmap, munmap, mremap): %s\n",
+		lw_tracer__mmap(e->tracer) ? "traced" : "not traced (mmap = false)");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s %s (dev %lu:%lu, inode %lu): %u probes attached, %u functions "
-			"missing\n", objs[i].allocator ? "libc" : "wrappers", objs[i].path, (unsigned long)major(objs[i].dev),
+			"missing\n", objs[i].allocator ? objs[i].allocator : "wrappers", objs[i].path, (unsigned long)major(objs[i].dev),
 			(unsigned long)minor(objs[i].dev), (unsigned long)objs[i].ino,
 			objs[i].nprobes, objs[i].nmissing);
 	for (size_t i = 0; i < lw_pyinterp__count(e->py); i++) {

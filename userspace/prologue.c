@@ -33,6 +33,21 @@ size_t lw_prologue_skip_null_check(const uint8_t *code, size_t len)
 	return is_push(code + off, len - off) ? off : 0;
 }
 
+bool lw_prologue_is_tail_call(const uint8_t *code, size_t len)
+{
+	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	size_t off = 0;
+
+	if (len >= sizeof(endbr64) && !memcmp(code, endbr64, sizeof(endbr64)))
+		off += sizeof(endbr64);
+	if (len - off >= 5 && code[off] == 0xe9)
+		return true;	/* jmp rel32 */
+	if (len - off >= 2 && code[off] == 0xeb)
+		return true;	/* jmp rel8 */
+	/* jmp *disp32(%rip): a PLT-less call through the GOT */
+	return len - off >= 6 && code[off] == 0xff && code[off + 1] == 0x25;
+}
+
 /* What one decoded instruction does, as far as choosing a probe point needs to know. */
 struct insn {
 	size_t len;

@@ -7,6 +7,7 @@
 #ifndef LW_PROLOGUE_H
 #define LW_PROLOGUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,13 @@
  * every non-NULL call reaches with the stack and the arguments untouched. 0 otherwise.
  */
 size_t lw_prologue_skip_null_check(const uint8_t *code, size_t len);
+
+/*
+ * Does the function only jump elsewhere ([endbr64] jmp ..., a tail call such as jemalloc's
+ * nothrow operator delete, "jmp free@plt")? Then its target's probe sees the call as made by
+ * its caller, and a probe of its own would see it twice.
+ */
+bool lw_prologue_is_tail_call(const uint8_t *code, size_t len);
 
 /* x86-64 register numbers as instructions encode them, for lw_prologue_first_emulated(). */
 enum lw_x86_reg {

@@ -120,6 +120,9 @@ const char *lw_count_name(enum lw_count c)
 		[LW_CNT_NESTED] = "nested_calls",
 		[LW_CNT_PY_STACKS] = "python_stacks",
 		[LW_CNT_PY_FRAMES_CUT] = "python_stacks_cut",
+		[LW_CNT_MMAPS] = "mmaps",
+		[LW_CNT_MMAPS_IN_ALLOCATOR] = "mmaps_in_allocator",
+		[LW_CNT_UNMAPS] = "unmaps",
 	};
 
 	return c < LW_CNT_MAX && names[c] ? names[c] : "unknown";

@@ -117,7 +117,7 @@ struct lw_attached_obj {
 	uint64_t ino;
 	unsigned int nprobes;	/* probes attached on this object */
 	unsigned int nmissing;	/* allocator functions the object lacks */
-	bool allocator;		/* the object is an allocator (libc), not only wrappers */
+	const char *allocator;	/* the allocator it is ("libc", "jemalloc"), NULL: wrappers only */
 	char *functions;	/* the functions probed, comma-separated */
 };
 

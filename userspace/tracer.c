@@ -133,7 +133,11 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 				     BPF_ANY);
 	}
 
-	/* BTF tracepoints: no tracefs needed. */
+	if (!opts->mmap) {
+		bpf_program__set_autoload(t->skel->progs.lw_sys_enter, false);
+		bpf_program__set_autoload(t->skel->progs.lw_sys_exit, false);
+	}
+
 	t->skel->links.lw_exec = bpf_program__attach(t->skel->progs.lw_exec);
 	t->skel->links.lw_exit = bpf_program__attach(t->skel->progs.lw_exit);
 	t->skel->links.lw_fork = bpf_program__attach(t->skel->progs.lw_fork);
@@ -141,6 +145,17 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 		err = -errno;
 		lw_err("failed to attach process tracepoints: %s", strerror(-err));
 		goto fail;
+	}
+	/* the generic system-call tracepoints, as BTF tracepoints: no tracefs either */
+	if (opts->mmap) {
+		t->skel->links.lw_sys_enter = bpf_program__attach(t->skel->progs.lw_sys_enter);
+		t->skel->links.lw_sys_exit = bpf_program__attach(t->skel->progs.lw_sys_exit);
+		if (!t->skel->links.lw_sys_enter || !t->skel->links.lw_sys_exit) {
+			err = -errno;
+			lw_err("failed to attach system-call tracepoints for mmap: %s",
+			       strerror(-err));
+			goto fail;
+		}
 	}
 
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
@@ -206,6 +221,7 @@ struct probe_group {
 	unsigned int n;
 	uint64_t offs[LW_MAX_OBJ_PROBES];
 	uint64_t cookies[LW_MAX_OBJ_PROBES];
+	uint64_t skip[LW_MAX_OBJ_PROBES];	/* bytes past the function's start */
 };
 
 static int attach_group(struct lw_tracer *t, const struct probe_group *g, const char *path)
@@ -255,15 +271,61 @@ static int add_name(char **names, const char *name)
 	return 0;
 }
 
+static bool elf_defines(void *ctx, const char *name)
+{
+	struct lw_elf_sym sym;
+
+	return !lw_elf__find_func(ctx, name, &sym);
+}
+
+/* The argument registers an allocator entry point's probe reads (see lw_alloc_entry). */
+static unsigned int arg_regs(enum lw_func fn)
+{
+	switch (fn) {
+	case LW_FN_MALLOC:
+	case LW_FN_VALLOC:
+	case LW_FN_PVALLOC:
+	case LW_FN_FREE:
+		return 1u << LW_RDI;
+	case LW_FN_REALLOCARRAY:
+	case LW_FN_POSIX_MEMALIGN:
+		return 1u << LW_RDI | 1u << LW_RSI | 1u << LW_RDX;
+	case LW_FN_WRAPPER:
+		return 0;
+	default:
+		return 1u << LW_RDI | 1u << LW_RSI;
+	}
+}
+
+/*
+ * Where fn's probe goes in a function whose first bytes are code: past free's NULL check;
+ * otherwise at the first instruction the kernel emulates, if the arguments and the stack are
+ * still as at entry there (jemalloc's malloc opens with a compare, mimalloc's with loads: each a
+ * single-stepped trap at the entry). Its return probe goes there too: the return address is still
+ * on top of the stack.
+ */
+static uint64_t probe_skip(enum lw_func fn, const uint8_t *code, size_t len)
+{
+	size_t skip = 0;
+
+	if (fn == LW_FN_FREE)
+		skip = lw_prologue_skip_null_check(code, len);
+	if (!skip)
+		skip = lw_prologue_first_emulated(code, len, arg_regs(fn));
+	return skip;
+}
+
 int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino,
-			     const struct lw_allocfn *fns, size_t nfns, bool all_or_none)
+			     const struct lw_allocfns *fns)
 {
 	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
 	struct lw_attached_obj *objs, *obj;
 	unsigned int missing = 0, probes = 0;
 	size_t first_link = t->nlinks;
+	struct lw_objplan plan;
 	struct lw_elf *elf;
 	char *names = NULL;
+	uint64_t kind;
 	int err = 0;
 
 	if (lw_tracer__has_object(t, dev, ino))
@@ -271,56 +333,49 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 	elf = lw_elf__open(path);
 	if (!elf)
 		return -errno;
+	lw_allocfns__plan(fns, path, elf_defines, elf, &plan);
+	kind = plan.kind < 0 ? 0 : (uint64_t)plan.kind << LW_COOKIE_KIND_SHIFT;
 	*entry = (struct probe_group){ .prog = t->skel->progs.lw_alloc_entry };
 	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
-	for (size_t i = 0; i < nfns; i++) {
-		bool has_ret = lw_allocfn__has_return(fns[i].fn), alias = false;
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct lw_allocfn *f = plan.fns[i];
+		bool has_ret = lw_allocfn__has_return(f->fn), alias = false;
 		struct lw_elf_sym sym;
 		uint8_t code[32];
+		size_t clen;
 		uint64_t off;
 
-		if (lw_elf__find_func(elf, fns[i].name, &sym)) {
-			missing += fns[i].fn != LW_FN_WRAPPER;
+		if (lw_elf__find_func(elf, f->name, &sym)) {
+			missing += f->fn != LW_FN_WRAPPER && !f->optional;
 			continue;
 		}
 		/* aliases (glibc's memalign = aligned_alloc, strdup = __strdup): one probe per address */
-		for (unsigned int k = 0; k < ret->n; k++)
-			alias |= ret->offs[k] == sym.file_offset;
 		for (unsigned int k = 0; k < entry->n; k++)
-			alias |= entry->offs[k] == sym.file_offset;
+			alias |= entry->offs[k] - entry->skip[k] == sym.file_offset;
 		if (alias)
 			continue;
 		if (entry->n == LW_MAX_OBJ_PROBES || ret->n == LW_MAX_OBJ_PROBES) {
 			lw_warn("%s: more than %d allocator functions, %s and later not probed", path,
-				LW_MAX_OBJ_PROBES, fns[i].name);
+				LW_MAX_OBJ_PROBES, f->name);
 			break;
 		}
 		off = sym.file_offset;
-		/*
-		 * glibc's free opens with "test %rdi,%rdi; je": a probe there is single-stepped
-		 * (~10x the cost of an emulated push). free(NULL) is no event, so probe the push
-		 * after the check.
-		 */
-		if (fns[i].fn == LW_FN_FREE && !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
-			off += lw_prologue_skip_null_check(code, sizeof(code));
-		/*
-		 * A wrapper's probe reads no argument, only the return address at the stack
-		 * pointer: it may sit at the first emulated instruction (libstdc++'s operator new
-		 * opens with endbr64, test, mov before its push), and its return probe with it,
-		 * since the return address is still on top of the stack there.
-		 */
-		if (fns[i].fn == LW_FN_WRAPPER &&
-		    !lw_elf__read(elf, sym.file_offset, code, sizeof(code)))
-			off += lw_prologue_first_emulated(
-				code, sym.size && sym.size < sizeof(code) ? sym.size : sizeof(code), 0);
-		entry->cookies[entry->n] = fns[i].fn;
+		clen = sym.size && sym.size < sizeof(code) ? sym.size : sizeof(code);
+		if (!lw_elf__read(elf, sym.file_offset, code, clen)) {
+			/* a thunk into another entry point: that one's probe sees the call */
+			if (f->fn != LW_FN_WRAPPER && lw_prologue_is_tail_call(code, clen))
+				continue;
+			off += probe_skip(f->fn, code, clen);
+		}
+		entry->skip[entry->n] = off - sym.file_offset;
+		entry->cookies[entry->n] = f->fn | kind;
 		entry->offs[entry->n++] = off;
 		if (has_ret) {
-			ret->cookies[ret->n] = fns[i].fn;
-			ret->offs[ret->n++] = fns[i].fn == LW_FN_WRAPPER ? off : sym.file_offset;
+			ret->cookies[ret->n] = f->fn | kind;
+			ret->offs[ret->n++] = off;
 		}
 		probes += has_ret ? 2 : 1;
-		err = add_name(&names, fns[i].name);
+		err = add_name(&names, f->name);
 		if (err)
 			goto undo;
 	}
@@ -360,8 +415,8 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 	obj->dev = dev;
 	obj->ino = ino;
 	obj->nprobes = probes;
-	obj->nmissing = all_or_none ? missing : 0;
-	obj->allocator = all_or_none;
+	obj->nmissing = plan.kind >= 0 ? missing : 0;
+	obj->allocator = plan.kind >= 0 ? lw_alloc_kind__name(plan.kind) : NULL;
 	obj->functions = names;
 	t->nobjs++;
 	return probes;
@@ -426,6 +481,11 @@ int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct
 		return err;
 	}
 	return (int)(entry->n + ret->n);
+}
+
+bool lw_tracer__mmap(const struct lw_tracer *t)
+{
+	return t->opts.mmap;
 }
 
 bool lw_tracer__python(const struct lw_tracer *t)

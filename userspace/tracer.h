@@ -27,6 +27,7 @@ struct lw_tracer_opts {
 	uint32_t max_stacks;
 	uint32_t stack_depth;
 	enum lw_attach_mode attach;	/* resolved: LW_ATTACH_MULTI or LW_ATTACH_CLASSIC */
+	bool mmap;			/* trace anonymous mappings (system-call tracepoints) */
 	uint32_t py_tss_base;		/* glibc's pthread key table in struct pthread; 0: no Python */
 };
 
@@ -51,13 +52,14 @@ bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino
 #define LW_MAX_OBJ_PROBES 64
 
 /*
- * Attach the probes of fns (see allocfns.h) that the object reachable at path, identified by
- * (dev, ino), defines. all_or_none: the object is an allocator (libc), whose missing functions
- * status reports. Returns the number of probes attached (> 0), -ENOENT when it defines none,
- * or -errno. Attaching the same object twice is a no-op that returns 0.
+ * Attach the probes the object reachable at path, identified by (dev, ino), gets by its plan
+ * (see lw_allocfns__plan): an allocator's entry points, labelled with its kind in their cookies,
+ * and the wrappers it defines. Returns the number of probes attached (> 0), -ENOENT when it
+ * defines none, or -errno. Attaching the same object twice is a no-op that returns 0. An
+ * allocator is probed all or nothing.
  */
 int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino,
-			     const struct lw_allocfn *fns, size_t nfns, bool all_or_none);
+			     const struct lw_allocfns *fns);
 /* "uprobe_multi" or "classic": how the allocator probes are attached. */
 const char *lw_tracer__attach_mode(const struct lw_tracer *t);
 /* One probe of a CPython interpreter binary (see userspace/pyinterp.h). */
@@ -78,6 +80,8 @@ int lw_tracer__set_pyinterp(struct lw_tracer *t, unsigned int idx, const struct 
  */
 int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct lw_py_probe *p,
 			     size_t n);
+/* Anonymous mappings are traced. */
+bool lw_tracer__mmap(const struct lw_tracer *t);
 /* The CPython programs are loaded (glibc's thread key table was found). */
 bool lw_tracer__python(const struct lw_tracer *t);
 /* The attached objects, for status (owned by t). */

@@ -32,7 +32,7 @@ static bool test_builtin_tables(void)
 	CHECK(find(a.other, a.nother, "xmalloc"));
 	for (size_t i = 0; i < a.nother; i++)
 		CHECK(a.other[i].fn == LW_FN_WRAPPER);
-	CHECK(a.nlibc == a.nother + 10);
+	CHECK(a.nlibc == a.nother + 12);
 	CHECK(!lw_allocfn__has_return(LW_FN_FREE) && lw_allocfn__has_return(LW_FN_WRAPPER) &&
 	      lw_allocfn__has_return(LW_FN_MALLOC));
 	lw_allocfns__free(&a);

@@ -491,7 +491,7 @@ static bool test_status(void)
 	s->status.attached = calloc(1, sizeof(*s->status.attached));
 	s->status.attached[0] = (struct lw_attached_obj){
 		.path = strdup("/usr/lib/x86_64-linux-gnu/libc.so.6"),
-		.dev = 2049, .ino = 1234, .nprobes = 10, .nmissing = 1,
+		.dev = 2049, .ino = 1234, .nprobes = 10, .nmissing = 1, .allocator = "libc",
 	};
 	s->status.tracked_processes = 7;
 	s->status.nmaps = 2;
@@ -519,7 +519,8 @@ static bool test_status(void)
 	     json_object_size(json_object_get(res, "counts")) == LW_CNT_MAX &&
 	     !strcmp(jstr(att, "path"), "/usr/lib/x86_64-linux-gnu/libc.so.6") &&
 	     jint(att, "dev") == 2049 && jint(att, "ino") == 1234 && jint(att, "probes") == 10 &&
-	     jint(att, "missing") == 1 && json_array_size(json_object_get(res, "maps")) == 2 &&
+	     jint(att, "missing") == 1 && !strcmp(jstr(att, "kind"), "libc") &&
+	     json_array_size(json_object_get(res, "maps")) == 2 &&
 	     !strcmp(jstr(map, "name"), "allocs") && jint(map, "used") == 512 &&
 	     jint(map, "max") == 1024 && json_real_value(json_object_get(map, "fill")) == 0.5 &&
 	     json_real_value(json_object_get(json_array_get(json_object_get(res, "maps"), 1),
