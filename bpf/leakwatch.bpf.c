@@ -120,6 +120,7 @@ struct thread_state {
 	__u32 func;		/* enum lw_func of the outermost call (or of the one adopted) */
 	__u32 adopt_depth;	/* a wrapper's adopted call is in flight above this depth; 0: none */
 	bool have_stack;	/* scratch holds the stack of the outermost call (or scope) */
+	__u8 kind;		/* enum lw_alloc_kind of the call accounted */
 	__u64 size;		/* requested size of the outermost call */
 	__u64 memptr;		/* posix_memalign's out pointer */
 	__u64 stack_id;
@@ -469,6 +470,7 @@ static __always_inline struct thread_state *alloc_enter_kind(struct pt_regs *ctx
 	}
 	if (fn != LW_FN_WRAPPER && ts->have_stack)
 		ts->stack_id = commit_stack(ts, kind);
+	ts->kind = kind;
 	return ts;
 }
 
@@ -552,7 +554,9 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 ret)
 		return 0;
 	}
 	/* a block realloc moved keeps its age: resizing is not dying */
-	record_alloc(tgid, ident, addr, ts->size, ts->stack_id,
+	record_alloc(tgid, ident, addr,
+		     ts->kind == LW_ALLOC_JEMALLOC ? lw_jemalloc_class(ts->size) : ts->size,
+		     ts->stack_id,
 		     ts->have_old && ts->old.ident == ident ? ts->old.birth_ns : 0);
 	return 0;
 }

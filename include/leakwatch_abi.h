@@ -67,6 +67,49 @@ enum lw_alloc_kind {
 };
 
 /*
+ * The bytes jemalloc 5 hands out for a request of n (its size class, what malloc_usable_size
+ * says): 8, multiples of 16 up to 128, then four classes per doubling. jemalloc sites count
+ * these, since that is what a jemalloc program holds and what programs built on it (redis's
+ * used_memory) count. Shared by the BPF side and its unit test.
+ */
+static inline __u64 lw_jemalloc_class(__u64 n)
+{
+	__u64 v, d;
+	unsigned int lg = 0;
+
+	if (n <= 8)
+		return 8;
+	if (n <= 128)
+		return (n + 15) & ~15ULL;
+	/* lg = floor(log2(n - 1)): 2^lg < n <= 2^(lg + 1) */
+	v = n - 1;
+	if (v >> 32) {
+		v >>= 32;
+		lg += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		lg += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		lg += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		lg += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		lg += 2;
+	}
+	if (v >> 1)
+		lg += 1;
+	d = 1ULL << (lg - 2);
+	return (n + d - 1) & ~(d - 1);
+}
+
+/*
  * The BPF cookie of an allocator probe (lw_alloc_entry, lw_alloc_ret): bits 0..7 the enum
  * lw_func, bits 8..15 the enum lw_alloc_kind of the library it is attached to.
  */

@@ -364,11 +364,11 @@ void lw_allocfns__plan(const struct lw_allocfns *a, const char *path,
 		out->kind = LW_ALLOC_JEMALLOC;
 		fam = jemalloc_fns;
 		nfam = ARRAY_LEN(jemalloc_fns);
-	} else if (defines(ctx, "tc_malloc")) {
+	} else if (defines(ctx, "tc_malloc") && defines(ctx, "tc_version")) {
 		out->kind = LW_ALLOC_TCMALLOC;
 		fam = tcmalloc_fns;
 		nfam = ARRAY_LEN(tcmalloc_fns);
-	} else if (defines(ctx, "mi_malloc")) {
+	} else if (defines(ctx, "mi_malloc") && defines(ctx, "mi_heap_malloc")) {
 		out->kind = LW_ALLOC_MIMALLOC;
 		fam = mimalloc_fns;
 		nfam = ARRAY_LEN(mimalloc_fns);
