@@ -41,6 +41,15 @@ UNIT_BINS	:= $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 PROG_SRCS	:= $(wildcard tests/progs/*.c)
 PROG_BINS	:= $(foreach p,$(PROG_SRCS),$(patsubst tests/progs/%.c,$(OUT)/progs/%-fp,$(p)) \
 			$(patsubst tests/progs/%.c,$(OUT)/progs/%-nofp,$(p)))
+# One leak program per allocator: linked against Debian's jemalloc, tcmalloc and mimalloc, glibc
+# with libstdc++'s operator new, and a static binary carrying glibc's allocator.
+ALLOC_LIBS_jemalloc := -ljemalloc
+ALLOC_LIBS_tcmalloc := -ltcmalloc
+ALLOC_LIBS_mimalloc := -lmimalloc
+ALLOC_LIBS_libc	:= -lstdc++
+ALLOC_LIBS_static := -static -lstdc++
+ALLOC_PROGS	:= $(patsubst %,$(OUT)/progs/cxxleak-%,jemalloc tcmalloc mimalloc libc static)
+PROG_BINS	+= $(ALLOC_PROGS)
 BENCH_SRCS	:= $(wildcard tests/bench/*.c)
 BENCH_BINS	:= $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
@@ -94,6 +103,9 @@ $(OUT)/progs/%-fp: tests/progs/%.c | $(OUT)/progs
 
 $(OUT)/progs/%-nofp: tests/progs/%.c | $(OUT)/progs
 	$(CC) -O2 -g -fomit-frame-pointer -pthread $< -o $@
+
+$(OUT)/progs/cxxleak-%: tests/progs/allocators/cxxleak.c tests/progs/lwprog.h | $(OUT)/progs
+	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@ $(ALLOC_LIBS_$*)
 
 $(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@

@@ -122,7 +122,7 @@ def pytest_runtest_makereport(item, call):
 # Modules that run a daemon of their own against many busy programs at once. They run first,
 # before the session daemon exists: with it tracing the same programs, every allocation pays
 # two daemons' probes, and on a 2-core machine their verdicts came late.
-ALONE = ("test_python.py", "test_scenarios.py")
+ALONE = ("test_python.py", "test_scenarios.py", "test_allocators.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
