@@ -93,6 +93,7 @@ json_t *lw_site__to_json(const struct lw_site_snap *s)
 	if (add(o, "pid", json_integer(p->pid)) &&
 	    add(o, "comm", lw_json_string(comm)) &&
 	    add(o, "exe", lw_json_string(p->exe)) &&
+	    add(o, "cgroup", lw_json_string(p->cgroup)) &&
 	    add(o, "allocator", lw_json_string(s->allocator)) &&
 	    add(o, "live_bytes", json_integer(s->live_bytes)) &&
 	    add(o, "live_allocs", json_integer(s->live_allocs)) &&
@@ -159,6 +160,7 @@ static json_t *proc_to_json(const struct lw_proc_snap *ps)
 	if (add(o, "pid", json_integer(p->pid)) &&
 	    add(o, "comm", lw_json_string(comm)) &&
 	    add(o, "exe", lw_json_string(p->exe)) &&
+	    add(o, "cgroup", lw_json_string(p->cgroup)) &&
 	    add(o, "rss_bytes", ps->rss_bytes >= 0 ? json_integer(ps->rss_bytes) : json_null()) &&
 	    add(o, "anon_bytes", ps->anon_bytes >= 0 ? json_integer(ps->anon_bytes) : json_null()) &&
 	    add(o, "pss_bytes", ps->pss_bytes >= 0 ? json_integer(ps->pss_bytes) : json_null()) &&

@@ -644,7 +644,7 @@ static void print_status(json_t *res)
 	arr = json_object_get(res, "attached");
 	printf("attached objects:%s\n", json_array_size(arr) ? "" : " none");
 	json_array_foreach(arr, i, e) {
-		printf("  %s (%.0f probes", jstr_or(e, "path", "?"),
+		printf("  %s (%s, %.0f probes", jstr_or(e, "path", "?"), jstr_or(e, "kind", "?"),
 		       jnum(e, "probes", &v) ? v : 0);
 		if (jnum(e, "missing", &v) && v > 0)
 			printf(", %.0f allocator functions not found", v);

@@ -297,6 +297,9 @@ static void proc_labels(struct lw_buf *b, const struct lw_procinfo *p)
 {
 	lw_buf__printf(b, "pid=\"%d\",comm=", (int)p->pid);
 	label_value(b, p->comm, sizeof(p->comm));
+	/* "" when unknown: every series of a family keeps the same label names */
+	lw_buf__append(b, ",cgroup=", 8);
+	label_value(b, p->cgroup ? p->cgroup : "", (size_t)-1);
 }
 
 enum proc_field {

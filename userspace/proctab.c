@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "proctab.h"
 
 #define NBUCKETS 4096
@@ -113,7 +114,7 @@ static bool proc_matches(pid_t pid, uint64_t start_ns)
 static struct lw_procinfo *read_info(pid_t pid, uint64_t ident, bool alive)
 {
 	struct lw_procinfo *pi = calloc(1, sizeof(*pi));
-	char path[64], buf[4096], *s;
+	char path[64], buf[4096], label[256], *s;
 	ssize_t n;
 
 	if (!pi)
@@ -140,6 +141,10 @@ static struct lw_procinfo *read_info(pid_t pid, uint64_t ident, bool alive)
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	if (read_small(path, buf, sizeof(buf)) > 0 && (s = strstr(buf, "\nUid:")))
 		pi->uid = strtoul(s + 5, NULL, 10);
+	/* read once, with the rest of what names the process: a move between cgroups is rare */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_small(path, buf, sizeof(buf)) > 0 && !lw_cgroup_label(buf, label, sizeof(label)))
+		pi->cgroup = strdup(label);
 	return pi;
 }
 

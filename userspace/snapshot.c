@@ -47,6 +47,7 @@ void lw_procinfo__put(struct lw_procinfo *pi)
 	if (!pi || --pi->refcnt)
 		return;
 	free(pi->exe);
+	free(pi->cgroup);
 	free(pi);
 }
 

@@ -53,6 +53,7 @@ struct lw_procinfo {
 	uid_t uid;
 	char comm[16];
 	char *exe;		/* NULL when unreadable */
+	char *cgroup;		/* its cgroup's label (cgroup.h), NULL when unknown */
 };
 
 struct lw_procinfo *lw_procinfo__get(struct lw_procinfo *pi);

@@ -102,6 +102,11 @@ def test_each_allocator_attributed_and_flagged(lw, progs):
             return True
 
         wait_until(flagged, timeout=60, interval=0.5, what=f"leaks of {prog.path.name}")
+        # labelled with its cgroup in procs and top alike
+        with open(f"/proc/{prog.pid}/cgroup") as f:
+            path = re.search(r"^0::(\S+)", f.read(), re.M).group(1)
+        cg = {p["cgroup"] for p in lw.procs(prog.pid)} | {g["cgroup"] for g in lw.top(prog.pid)}
+        assert len(cg) == 1 and cg.pop() in path, f"{prog.path.name}: cgroup {cg}, in {path}"
         # new and sized delete in pairs: never a grower
         churn = sites_of(lw, prog.pid).get("lw_new_churn", ZERO)
         assert churn["live_bytes"] <= 8 * size, f"{prog.path.name}: churn holds {churn}"

@@ -284,13 +284,13 @@ static bool test_processes(void)
 	t = render(s, 20);
 	CHECK(t);
 	ok = well_formed(t) &&
-	     has_line(t, "leakwatch_process_live_heap_bytes{pid=\"100\",comm=\"svc\"} 4096") &&
-	     has_line(t, "leakwatch_process_live_heap_allocations{pid=\"100\",comm=\"svc\"} 128") &&
-	     has_line(t, "leakwatch_process_resident_bytes{pid=\"100\",comm=\"svc\"} 1048576") &&
-	     has_line(t, "leakwatch_process_anonymous_bytes{pid=\"100\",comm=\"svc\"} 524288") &&
-	     has_line(t, "leakwatch_process_pss_bytes{pid=\"200\",comm=\"worker\"} 8192") &&
-	     has_line(t, "leakwatch_process_verdict{pid=\"100\",comm=\"svc\",verdict=\"leak\"} 1") &&
-	     has_line(t, "leakwatch_process_leaking_sites{pid=\"200\",comm=\"worker\"} 1") &&
+	     has_line(t, "leakwatch_process_live_heap_bytes{pid=\"100\",comm=\"svc\",cgroup=\"\"} 4096") &&
+	     has_line(t, "leakwatch_process_live_heap_allocations{pid=\"100\",comm=\"svc\",cgroup=\"\"} 128") &&
+	     has_line(t, "leakwatch_process_resident_bytes{pid=\"100\",comm=\"svc\",cgroup=\"\"} 1048576") &&
+	     has_line(t, "leakwatch_process_anonymous_bytes{pid=\"100\",comm=\"svc\",cgroup=\"\"} 524288") &&
+	     has_line(t, "leakwatch_process_pss_bytes{pid=\"200\",comm=\"worker\",cgroup=\"\"} 8192") &&
+	     has_line(t, "leakwatch_process_verdict{pid=\"100\",comm=\"svc\",cgroup=\"\",verdict=\"leak\"} 1") &&
+	     has_line(t, "leakwatch_process_leaking_sites{pid=\"200\",comm=\"worker\",cgroup=\"\"} 1") &&
 	     count_prefix(t, "leakwatch_process_resident_bytes{") == 1 &&
 	     count_prefix(t, "leakwatch_process_pss_bytes{") == 1 &&
 	     count_prefix(t, "leakwatch_process_live_heap_bytes{") == 2 && !strstr(t, "svc-new");
@@ -323,12 +323,12 @@ static bool test_top_sites(void)
 	CHECK(t && t0 && all);
 	lw_metrics__site_id(&s->sites[0], id);
 	snprintf(line, sizeof(line), "leakwatch_site_live_bytes{site=\"%s\",pid=\"100\","
-		 "comm=\"svc\",frame=\"leaky\",allocator=\"libc\"} 1048576", id);
+		 "comm=\"svc\",cgroup=\"\",frame=\"leaky\",allocator=\"libc\"} 1048576", id);
 	ok = well_formed(t) && well_formed(t0) && well_formed(all) && has_line(t, line);
 	snprintf(line, sizeof(line), "leakwatch_site_growth_bytes_per_second{site=\"%s\","
-		 "pid=\"100\",comm=\"svc\",frame=\"leaky\",allocator=\"libc\"} 2048.5", id);
+		 "pid=\"100\",comm=\"svc\",cgroup=\"\",frame=\"leaky\",allocator=\"libc\"} 2048.5", id);
 	ok = ok && has_line(t, line);
-	snprintf(line, sizeof(line), "leakwatch_site_verdict{site=\"%s\",pid=\"100\",comm=\"svc\","
+	snprintf(line, sizeof(line), "leakwatch_site_verdict{site=\"%s\",pid=\"100\",comm=\"svc\",cgroup=\"\","
 		 "frame=\"leaky\",allocator=\"libc\",verdict=\"leak\"} 1", id);
 	ok = ok && has_line(t, line) &&
 	     /* the exited site is skipped, not counted: the next running one is second */
@@ -416,7 +416,7 @@ static bool test_escaping(void)
 	CHECK(t);
 	ok = well_formed(t) &&
 	     has_line(t, "leakwatch_process_live_heap_bytes{pid=\"7\",comm=\"a\\\"b\\\\c\\nd?"
-			 "\xc3\xa9zzzzzz\"} 1") &&
+			 "\xc3\xa9zzzzzz\",cgroup=\"\"} 1") &&
 	     strstr(t, "frame=\"operator\\\"\\\"_x<\\\\>\"") &&
 	     /* an overlong encoding is two bad bytes; the offset is in the file */
 	     strstr(t, "frame=\"lib??x.so+0x2234\"") && strstr(t, "frame=\"0xdeadbeef\"") &&
