@@ -6,8 +6,10 @@
  * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc; free just after its
  * NULL check, where the stack and arguments are still as at entry), all served by one program
  * that the attach cookie tells which function fired, and uretprobes on those that return
- * memory; the same for CPython's allocator or its object entry points (see the end of this file
- * and python.bpf.h); BTF tracepoints on exec, exit and fork.
+ * memory; the same for the other allocators (jemalloc, tcmalloc, mimalloc, a static binary's),
+ * whose kind rides in the cookie, and for CPython's allocator or its object entry points (see the
+ * end of this file and python.bpf.h); BTF tracepoints on exec, exit and fork, and on system-call
+ * entry and exit for anonymous mmap, munmap and mremap.
  *
  * Keeps: one record per live allocation keyed by (tgid, address); per (process, stack)
  * aggregates of live bytes and counts; the stacks themselves in a hash keyed by a 64-bit hash of

@@ -120,6 +120,25 @@ static bool test_first_emulated_refuses(void)
 	return true;
 }
 
-UNIT_MAIN(UNIT_TEST(test_glibc_free), UNIT_TEST(test_endbr_short_jump_r12), UNIT_TEST(test_no_match),
+/* jemalloc's nothrow operator delete is "jmp free@plt"; malloc's own code is no tail call */
+static bool test_tail_call(void)
+{
+	static const uint8_t jmp32[] = { 0xe9, 0xcb, 0xaf, 0xf5, 0xff, 0x66 };
+	static const uint8_t endbr_jmp8[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xeb, 0x10 };
+	static const uint8_t got[] = { 0xff, 0x25, 0x00, 0x10, 0x00, 0x00 };
+	static const uint8_t cmp[] = { 0x48, 0x81, 0xff, 0x00, 0x10, 0x00, 0x00 };
+	static const uint8_t push[] = { 0x55, 0xe9, 0, 0, 0, 0 };
+
+	CHECK(lw_prologue_is_tail_call(jmp32, sizeof(jmp32)));
+	CHECK(lw_prologue_is_tail_call(endbr_jmp8, sizeof(endbr_jmp8)));
+	CHECK(lw_prologue_is_tail_call(got, sizeof(got)));
+	CHECK(!lw_prologue_is_tail_call(cmp, sizeof(cmp)));
+	CHECK(!lw_prologue_is_tail_call(push, sizeof(push)));
+	/* cut short: not enough bytes for the jump */
+	CHECK(!lw_prologue_is_tail_call(jmp32, 3) && !lw_prologue_is_tail_call(got, 0));
+	return true;
+}
+
+UNIT_MAIN(UNIT_TEST(test_tail_call), UNIT_TEST(test_glibc_free), UNIT_TEST(test_endbr_short_jump_r12), UNIT_TEST(test_no_match),
 	  UNIT_TEST(test_gc_del_lto), UNIT_TEST(test_free_lto), UNIT_TEST(test_movabs_lea),
 	  UNIT_TEST(test_null_check_jcc), UNIT_TEST(test_first_emulated_refuses))
