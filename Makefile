@@ -98,6 +98,10 @@ $(OUT)/progs/%-nofp: tests/progs/%.c | $(OUT)/progs
 $(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
 
+# the empty-probe floor links the daemon's own probe placement, to probe the very same points
+$(OUT)/bench/floor: tests/bench/floor.c $(LIB) | $(OUT)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(LIB) $(LIBS) -o $@
+
 $(OUT)/bpf $(OUT)/obj $(OUT)/pprof $(OUT)/tests/deps $(OUT)/progs $(OUT)/bench:
 	mkdir -p $@
 

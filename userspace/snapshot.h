@@ -119,6 +119,7 @@ struct lw_attached_obj {
 	unsigned int nmissing;	/* allocator functions the object lacks */
 	bool allocator;		/* the object is an allocator (libc), not only wrappers */
 	char *functions;	/* the functions probed, comma-separated */
+	char *probe_points;	/* "name+offset", comma-separated: where each probe sits */
 };
 
 /* A CPython interpreter binary the daemon found, supported or not. */
@@ -153,6 +154,11 @@ struct lw_map_fill {
 struct lw_status {
 	const char *version;
 	const char *attach_mode;		/* static string: "uprobe_multi" or "classic" */
+	const char *tracking;			/* static string: "full" or "sampled" */
+	uint64_t sample_bytes;			/* mean bytes between samples, 0 when full */
+	const char *return_probes;		/* static string: "session" or "uretprobe" */
+	const char *processes;			/* static string: which processes, how */
+	uint64_t links;				/* kernel links or perf events held */
 	double uptime_sec;
 	size_t nattached;
 	struct lw_attached_obj *attached;	/* owned by the snapshot */
