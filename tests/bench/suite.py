@@ -12,9 +12,12 @@
 
 Informative only: nothing passes or fails on a number. Another leakwatchd on the machine (a
 test run) traces every process too: each measurement first waits for it to go (QUIET seconds at
-most), and a figure taken with one running is marked with '*'.
+most), and a figure taken with one running is marked with '*'. The malloc/free figures are
+medians over ROUNDS interleaved rounds; with a daemon, the kernel's BPF statistics
+(kernel.bpf_stats_enabled, on only while the pairs run) give the mean run time of leakwatch's
+programs, the part of the cost that is its own code.
 
-    ITERS=1000000 REPS=3 REDIS_N=100000 PY_ROUNDS=100000 NPROC=500 NSITES=200 \\
+    ITERS=1000000 REPS=3 ROUNDS=3 REDIS_N=100000 PY_ROUNDS=100000 NPROC=500 NSITES=200 \\
         /usr/bin/python3 tests/bench/suite.py
 """
 
@@ -38,6 +41,7 @@ PYTHON = "/usr/bin/python3"
 
 ITERS = int(os.environ.get("ITERS", 1000000))
 REPS = int(os.environ.get("REPS", 3))
+ROUNDS = int(os.environ.get("ROUNDS", 3))
 REDIS_N = int(os.environ.get("REDIS_N", 100000))
 PY_ROUNDS = int(os.environ.get("PY_ROUNDS", 100000))
 NPROC = int(os.environ.get("NPROC", 500))
@@ -179,54 +183,105 @@ def row(workload, config, value, unit, mark="", ref=None, ref_name=""):
     log(f"{workload} / {config}: {rows[-1][2]} {unit} {ratio}{mark}")
 
 
-def micro_rows():
-    w = "malloc+free"
-    unit = "ns/pair"
-    m = quiet()
-    none = micro()
-    row(w, "no probes", none, unit, m)
-    floors = {}
-    for mode in ("full", "session", "entry"):
-        m = quiet()
-        floors[mode] = micro([str(FLOOR), "-m", mode, "--"])
-        row(w, f"floor: empty {mode} probes", floors[mode], unit, m)
-    m = quiet()
-    at0 = micro([str(FLOOR), "-m", "full", "-z", "--"], iters=max(ITERS // 20, 1000))
-    row(w, "floor: empty full probes at offset 0", at0, unit, m, floors["full"], "floor full")
-
-    def traced(config, args, ref, ref_name):
-        m = quiet()
-        with Daemon("-C", "python=false", *args) as d:
-            m = m or quiet([d.proc.pid])
-            ns = micro()
-        row(w, config, ns, unit, m, ref, ref_name)
-        return ns
-
-    full = traced("leakwatchd full, uretprobes", ["-C", "session=off"], floors["full"],
-                  "floor full")
-    full_s = traced("leakwatchd full, session", ["-C", "session=on"], floors["session"],
-                    "floor session")
-    traced("leakwatchd full, stack_depth 4", ["-C", "session=on", "-C", "stack_depth=4"],
-           floors["session"], "floor session")
-    traced(f"leakwatchd sampled {SAMPLE}, session", ["-C", f"sample_bytes={SAMPLE}",
-           "-C", "session=on"], floors["entry"], "floor entry")
-    traced(f"leakwatchd sampled {SAMPLE}, uretprobes", ["-C", f"sample_bytes={SAMPLE}",
-           "-C", "session=off"], floors["entry"], "floor entry")
-    # a process outside the chosen set: the daemon traces a sleeping process only
-    sleeper = subprocess.Popen(["sleep", "3600"])
+def bpf_prog_ns(pid):
+    """Mean run time (ns) of the daemon's allocator programs per run, from the kernel's BPF
+    statistics: the part of a probe hit that is leakwatch's own code, free of the machine's
+    noise. None when unavailable."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
     try:
-        traced("untraced process (--pid other), per-process links",
-               ["--pid", str(sleeper.pid)], none, "no probes")
-        traced("untraced process (--pid other), in-kernel filter",
-               ["--pid", str(sleeper.pid), "-C", "attach=classic"], none, "no probes")
+        progs = {p["id"]: p for p in json.loads(out.stdout)}
+    except ValueError:
+        return None
+    ids = set()
+    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
+        m = re.search(r"^prog_id:\s+(\d+)$", fd.read_text(), re.M)
+        if m:
+            ids.add(int(m[1]))
+    t = c = 0
+    for i in ids:
+        p = progs.get(i, {})
+        if p.get("name", "").startswith(("lw_alloc", "lw_py")):
+            t += p.get("run_time_ns", 0)
+            c += p.get("run_cnt", 0)
+    return t / c if c else None
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def micro_rows():
+    """Every configuration once per round, ROUNDS rounds: a figure is the median of its rounds,
+    a ratio the median of the ratios within each round, so that the machine's drift between
+    rounds cancels out."""
+    w, unit = "malloc+free", "ns/pair"
+    sleeper = subprocess.Popen(["sleep", "3600"])
+    configs = [
+        # (name, floor mode or None, daemon args or None, reference name)
+        ("no probes", None, None, None),
+        ("floor: empty full probes", "full", None, None),
+        ("floor: empty session probes", "session", None, None),
+        ("floor: empty entry probes", "entry", None, None),
+        ("leakwatchd full, uretprobes", None, ["-C", "session=off"],
+         "floor: empty full probes"),
+        ("leakwatchd full, session", None, ["-C", "session=on"], "floor: empty session probes"),
+        ("leakwatchd full, session, stack_depth 1", None,
+         ["-C", "session=on", "-C", "stack_depth=1"], "floor: empty session probes"),
+        (f"leakwatchd sampled {SAMPLE}, session", None,
+         ["-C", f"sample_bytes={SAMPLE}", "-C", "session=on"], "floor: empty entry probes"),
+        (f"leakwatchd sampled {SAMPLE}, uretprobes", None,
+         ["-C", f"sample_bytes={SAMPLE}", "-C", "session=off"], "floor: empty entry probes"),
+        ("untraced process (--pid other), per-process links", None,
+         ["--pid", str(sleeper.pid)], "no probes"),
+        ("untraced process (--pid other), in-kernel filter", None,
+         ["--pid", str(sleeper.pid), "-C", "attach=classic"], "no probes"),
+        ("heaptrack (LD_PRELOAD)", "heaptrack", None, "no probes"),
+    ]
+    got = {c[0]: [] for c in configs}
+    bpf = {c[0]: [] for c in configs}
+    marks = {c[0]: "" for c in configs}
+    stats = Path("/proc/sys/kernel/bpf_stats_enabled")
+    try:
+        for r in range(ROUNDS):
+            for name, floor, args, _ in configs:
+                marks[name] = marks[name] or quiet()
+                if args is None:
+                    prefix = [] if floor is None else heaptrack([]) if floor == "heaptrack" \
+                        else [str(FLOOR), "-m", floor, "--"]
+                    got[name].append(micro(prefix))
+                    continue
+                with Daemon("-C", "python=false", *args) as d:
+                    marks[name] = marks[name] or quiet([d.proc.pid])
+                    old = stats.read_text().strip()
+                    stats.write_text("1")
+                    try:
+                        got[name].append(micro())
+                    finally:
+                        stats.write_text(old)
+                    ns = bpf_prog_ns(d.proc.pid)
+                    if ns:
+                        bpf[name].append(ns)
+            log(f"round {r + 1}/{ROUNDS}: " + ", ".join(f"{n}: {v[-1]:.0f}" for n, v in
+                                                          got.items()))
+        # probes at each function's first byte: single-stepped, much slower; fewer pairs
+        at0 = micro([str(FLOOR), "-m", "full", "-z", "--"], iters=max(ITERS // 20, 1000))
     finally:
         sleeper.kill()
         sleeper.wait()
-    m = quiet()
-    ht = micro(heaptrack([]))
-    row(w, "heaptrack (LD_PRELOAD)", ht, unit, m, none, "no probes")
+    for name, _, _, ref in configs:
+        v = median(got[name])
+        ratio = median([a / b for a, b in zip(got[name], got[ref])]) if ref else None
+        extra = f", BPF {median(bpf[name]):.0f} ns/run" if bpf[name] else ""
+        rows.append((w, name, f"{v:,.0f}" if v >= 100 else f"{v:.1f}", unit,
+                     f"{ratio:.2f}x {ref}{extra}" if ref else "", marks[name]))
+        log(f"{w} / {name}: {rows[-1][2]} {rows[-1][4]}")
+    rows.append((w, "floor: empty full probes at offset 0", f"{at0:,.0f}", unit,
+                 f"{at0 / median(got['floor: empty full probes']):.1f}x floor full", ""))
+    full = min(median(got["leakwatchd full, uretprobes"]),
+               median(got["leakwatchd full, session"]))
     rows.append((w, "bcc libbpf-tools memleak (published)", f"{BCC_MEMLEAK_NS:,}", unit,
-                 f"{BCC_MEMLEAK_NS / min(full, full_s):.1f}x leakwatchd full", ""))
+                 f"{BCC_MEMLEAK_NS / full:.1f}x leakwatchd full", ""))
 
 
 def workload_rows(name, fn, unit, heap_prefix):
