@@ -113,9 +113,10 @@ test: deps
 unit-test-bins: $(UNIT_BINS)
 test-progs: $(PROG_BINS) $(BENCH_BINS)
 
-bench: all $(BENCH_BINS) $(PROG_BINS)
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(PROG_BINS)
+	/usr/bin/python3 tests/bench/suite.py
 	tests/bench/run.sh
-	tests/bench/sites.sh
 	tests/bench/scrape.sh
 	tests/bench/python.sh
 

@@ -6,10 +6,12 @@ set -eu
 # prometheus (promtool) and golang-go (go tool pprof) are for the tests: the real tools read
 # what /metrics and the profiles say. g++ builds the C++ scenario. systemd (systemd-analyze),
 # systemd-container (systemd-nspawn), libcap2-bin (capsh), passwd (useradd) and man-db serve the
-# tests of the unit, the install and access control.
+# tests of the unit, the install and access control. heaptrack, redis-server and redis-tools
+# (redis-benchmark) are the benchmark's workloads and its in-process comparison.
 PKGS="make gcc g++ clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
 zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev python3
-python3-pytest procps prometheus golang-go systemd systemd-container libcap2-bin passwd man-db"
+python3-pytest procps prometheus golang-go systemd systemd-container libcap2-bin passwd man-db
+heaptrack redis-server redis-tools"
 
 missing=""
 for p in $PKGS; do
