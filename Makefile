@@ -110,6 +110,10 @@ $(OUT)/progs/cxxleak-%: tests/progs/allocators/cxxleak.c tests/progs/lwprog.h | 
 $(OUT)/bench/%: tests/bench/%.c | $(OUT)/bench
 	$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
 
+# the empty-probe floor links the daemon's own probe placement, to probe the very same points
+$(OUT)/bench/floor: tests/bench/floor.c $(LIB) | $(OUT)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(LIB) $(LIBS) -o $@
+
 $(OUT)/bpf $(OUT)/obj $(OUT)/pprof $(OUT)/tests/deps $(OUT)/progs $(OUT)/bench:
 	mkdir -p $@
 
@@ -121,9 +125,10 @@ test: deps
 unit-test-bins: $(UNIT_BINS)
 test-progs: $(PROG_BINS) $(BENCH_BINS)
 
-bench: all $(BENCH_BINS) $(PROG_BINS)
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(PROG_BINS)
+	/usr/bin/python3 tests/bench/suite.py
 	tests/bench/run.sh
-	tests/bench/sites.sh
 	tests/bench/scrape.sh
 	tests/bench/python.sh
 

@@ -27,6 +27,9 @@
 
 #include "leakwatch_abi.h"
 
+/* Session uprobes (6.10+): is this the return half? Only session programs may call it. */
+extern bool bpf_session_is_return(void) __ksym __weak;
+
 /* vmlinux.h carries no errno values */
 #define EEXIST 17
 #define E2BIG 7
@@ -37,6 +40,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0;	/* the daemon: its own allocations are not traced */
 const volatile bool filter_pids = false;	/* trace only tgids in "targets" (and children) */
 const volatile __u32 stack_depth = 16;	/* frames kept, 1..LW_MAX_STACK_DEPTH */
+/* Mean bytes between samples, 0: every allocation is recorded. See LW_SAMPLE_TABLE. */
+const volatile __u64 sample_bytes = 0;
+const volatile __u32 sample_exp[LW_SAMPLE_TABLE];
+const volatile __u32 sample_h[LW_SAMPLE_TABLE];
 
 /* Moved by user space while running: the cohort boundaries of struct lw_agg_val. */
 volatile __u64 cohort_ns[LW_COHORTS];
@@ -121,11 +128,15 @@ struct thread_state {
 	__u32 depth;		/* allocator calls in flight on this thread */
 	__u32 func;		/* enum lw_func of the outermost call (or of the one adopted) */
 	__u32 adopt_depth;	/* a wrapper's adopted call is in flight above this depth; 0: none */
-	bool have_stack;	/* scratch holds the stack of the outermost call (or scope) */
 	__u8 kind;		/* enum lw_alloc_kind of the call accounted */
 	__u64 size;		/* requested size of the outermost call */
 	__u64 memptr;		/* posix_memalign's out pointer */
 	__u64 stack_id;
+	/* sampling: bytes to the next sample, drawn once armed */
+	__s64 sample_left;
+	bool sample_armed;
+	/* sampling: a wrapper's scope keeps its caller's registers; its stack is taken if sampled */
+	__u64 wrap_sp, wrap_fp;
 	/* realloc: the old block's record, removed at entry, restored if realloc fails */
 	__u64 old_addr;
 	struct lw_alloc_val old;
@@ -276,6 +287,73 @@ static __always_inline __u64 commit_stack(struct thread_state *ts, enum lw_alloc
 	return id;
 }
 
+/* Capture and store the stack at (sp, fp) as a site of allocator kind: its id, 0 if none. */
+static __always_inline __u64 capture_stack_at(__u64 sp, __u64 fp, struct thread_state *ts,
+					      __u32 tgid, enum lw_alloc_kind kind)
+{
+	if (!capture_frames(ts, tgid, sp, fp, kind == LW_ALLOC_PYMALLOC))
+		return 0;
+	return commit_stack(ts, kind);
+}
+
+static __always_inline __u64 capture_stack(struct pt_regs *ctx, struct thread_state *ts,
+					   __u32 tgid, enum lw_alloc_kind kind)
+{
+	return capture_stack_at(PT_REGS_SP(ctx), PT_REGS_FP(ctx), ts, tgid, kind);
+}
+
+/*
+ * Sampling. A random draw of the distance to the next sample, in bytes (mean sample_bytes; at
+ * least 1, so that a countdown is never born spent).
+ */
+static __always_inline __s64 sample_draw(void)
+{
+	__u32 i = bpf_get_prandom_u32() & (LW_SAMPLE_TABLE - 1);
+	__u64 d = (sample_bytes * sample_exp[i]) >> LW_SAMPLE_EXP_SHIFT;
+
+	return d ? (__s64)d : 1;
+}
+
+/*
+ * Is an allocation of size bytes sampled? Each byte allocated moves the thread's countdown; an
+ * allocation that reaches it is sampled, and a new distance is drawn. The draws being
+ * exponential (memoryless), each allocation is sampled with probability 1 - exp(-size/R),
+ * whatever came before it on the thread.
+ */
+static __always_inline bool sample_take(struct thread_state *ts, __u64 size)
+{
+	if (!ts->sample_armed) {
+		/* a new thread starts at a random point, not at a sample */
+		ts->sample_left = sample_draw();
+		ts->sample_armed = true;
+	}
+	if ((__s64)size < ts->sample_left) {
+		ts->sample_left -= size;
+		return false;
+	}
+	ts->sample_left = sample_draw();
+	return true;
+}
+
+/* The bytes a recorded block of size bytes stands for: size / p, see LW_SAMPLE_TABLE. */
+static __always_inline __u64 sample_weight(__u64 size)
+{
+	__u64 i;
+
+	if (!sample_bytes || size >= sample_bytes * (LW_SAMPLE_TABLE / LW_SAMPLE_STEPS))
+		return size;
+	i = size * LW_SAMPLE_STEPS / sample_bytes;
+	return size + ((sample_bytes * sample_h[i & (LW_SAMPLE_TABLE - 1)]) >> LW_SAMPLE_H_SHIFT);
+}
+
+/* The blocks it stands for, 1/p = weight/size, rounded. */
+static __always_inline __s64 sample_count(__u64 size, __u64 weight)
+{
+	if (!sample_bytes || !size)
+		return 1;
+	return (weight + size / 2) / size;
+}
+
 static __always_inline struct lw_agg_val *agg_get(struct lw_agg_key *key, bool create)
 {
 	static const struct lw_agg_val zero;
@@ -295,23 +373,28 @@ static __always_inline void agg_add(__u32 tgid, const struct lw_alloc_val *v)
 {
 	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
 	struct lw_agg_val *a = agg_get(&key, true);
+	__u64 w = sample_weight(v->size);
+	__s64 n = sample_count(v->size, w);
 
 	if (!a)
 		return;
-	__sync_fetch_and_add(&a->live_bytes, v->size);
-	__sync_fetch_and_add(&a->live_allocs, 1);
-	__sync_fetch_and_add(&a->allocs, 1);
-	__sync_fetch_and_add(&a->alloc_bytes, v->size);
+	__sync_fetch_and_add(&a->live_bytes, w);
+	__sync_fetch_and_add(&a->live_allocs, n);
+	__sync_fetch_and_add(&a->allocs, n);
+	__sync_fetch_and_add(&a->alloc_bytes, w);
 }
 
 /* A block died: count it against every cohort it was born before. */
 static __always_inline void cohort_death(struct lw_agg_val *a, const struct lw_alloc_val *v)
 {
+	__u64 w = sample_weight(v->size);
+	__s64 n = sample_count(v->size, w);
+
 #pragma unroll
 	for (int i = 0; i < LW_COHORTS; i++) {
 		if (v->birth_ns < cohort_ns[i]) {
-			__sync_fetch_and_add(&a->cohort_frees[i], 1);
-			__sync_fetch_and_add(&a->cohort_free_bytes[i], v->size);
+			__sync_fetch_and_add(&a->cohort_frees[i], n);
+			__sync_fetch_and_add(&a->cohort_free_bytes[i], w);
 		}
 	}
 }
@@ -321,13 +404,15 @@ static __always_inline void agg_sub(__u32 tgid, const struct lw_alloc_val *v, bo
 {
 	struct lw_agg_key key = { .tgid = tgid, .ident = v->ident, .stack_id = v->stack_id };
 	struct lw_agg_val *a = agg_get(&key, false);
+	__u64 w = sample_weight(v->size);
+	__s64 n = sample_count(v->size, w);
 
 	if (!a)
 		return;
-	__sync_fetch_and_add(&a->live_bytes, -(__s64)v->size);
-	__sync_fetch_and_add(&a->live_allocs, -1);
-	__sync_fetch_and_add(&a->frees, 1);
-	__sync_fetch_and_add(&a->free_bytes, v->size);
+	__sync_fetch_and_add(&a->live_bytes, -(__s64)w);
+	__sync_fetch_and_add(&a->live_allocs, -n);
+	__sync_fetch_and_add(&a->frees, n);
+	__sync_fetch_and_add(&a->free_bytes, w);
 	if (death)
 		cohort_death(a, v);
 }
@@ -382,7 +467,9 @@ static __always_inline bool forget_alloc(__u32 tgid, __u64 ident, __u64 addr,
 
 	v = bpf_map_lookup_elem(&allocs, &key);
 	if (!v) {
-		bump(&drops, LW_DROP_FREE_UNKNOWN);
+		/* sampling: most blocks were never recorded, and that is no loss */
+		if (!sample_bytes)
+			bump(&drops, LW_DROP_FREE_UNKNOWN);
 		return false;
 	}
 	copy = *v;
@@ -460,20 +547,59 @@ static __always_inline struct thread_state *alloc_enter_kind(struct pt_regs *ctx
 		return NULL;
 	ts->func = fn;
 	ts->size = size;
-	/*
-	 * A wrapper's scope captures its caller's stack now but stores it only when it adopts a
-	 * call: the allocator that call goes to names the site (operator new may reach glibc or
-	 * jemalloc), and a scope that allocates nothing leaves no stack behind.
-	 */
-	if (!adopted) {
-		ts->stack_id = 0;
-		ts->have_stack = capture_frames(ts, tgid, PT_REGS_SP(ctx), PT_REGS_FP(ctx),
-						kind == LW_ALLOC_PYMALLOC);
-	}
-	if (fn != LW_FN_WRAPPER && ts->have_stack)
-		ts->stack_id = commit_stack(ts, kind);
 	ts->kind = kind;
+	/*
+	 * A wrapper's scope notes where its caller's stack is and takes it only when it adopts a
+	 * call (sampling: a sampled one). The allocator that call goes to names the site (operator
+	 * new may reach glibc or jemalloc), and a scope that allocates nothing leaves no stack
+	 * behind. The wrapper is still in its frame then: its return address is at its entry sp.
+	 */
+	if (fn == LW_FN_WRAPPER) {
+		ts->wrap_sp = PT_REGS_SP(ctx);
+		ts->wrap_fp = PT_REGS_FP(ctx);
+		ts->stack_id = 0;
+	} else if (adopted) {
+		ts->stack_id = capture_stack_at(ts->wrap_sp, ts->wrap_fp, ts, tgid, kind);
+	} else {
+		ts->stack_id = capture_stack(ctx, ts, tgid, kind);
+	}
 	return ts;
+}
+
+/* Is addr a block recorded for this process? */
+static __always_inline bool recorded(__u32 tgid, __u64 addr)
+{
+	struct lw_alloc_key key = { .tgid = tgid, .addr = addr };
+
+	return bpf_map_lookup_elem(&allocs, &key);
+}
+
+/*
+ * Sampling: should this allocator call go unrecorded? The decision is the outermost call's (or
+ * the call a wrapper adopts): calls nested in a recorded one take the full path, which counts
+ * them as nested. realloc of a recorded block is always followed, or its record would outlive
+ * it. Wrappers always open their scope; the call they adopt decides. When this says yes, the
+ * call has left no trace: its return probe may be skipped.
+ */
+static __always_inline bool sample_skip(struct pt_regs *ctx, enum lw_func fn, __u64 size,
+					__u64 old)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *ts;
+
+	if (!traced(tgid))
+		return true;
+	if (fn == LW_FN_WRAPPER)
+		return false;
+	ts = thread_state(true);
+	if (!ts)
+		return true;
+	if (ts->depth && PT_REGS_SP(ctx) <= ts->entry_sp &&
+	    !(ts->func == LW_FN_WRAPPER && !ts->adopt_depth))
+		return false;
+	if (old && recorded(tgid, old))
+		return false;
+	return !sample_take(ts, size);
 }
 
 /* Is the call in flight on this thread, which a call at sp is nested in, a realloc? */
@@ -570,6 +696,9 @@ static __always_inline int free_enter(struct pt_regs *ctx, __u64 addr)
 
 	if (!addr || !traced(tgid))
 		return 0;
+	/* sampling: one lookup settles the frees of the blocks never recorded, nearly all */
+	if (sample_bytes && !recorded(tgid, addr))
+		return 0;
 	ts = thread_state(true);
 	if (!ts)
 		return 0;
@@ -595,22 +724,23 @@ static __always_inline int free_enter(struct pt_regs *ctx, __u64 addr)
 }
 
 /*
- * One program for every allocator entry point, told apart by the attach cookie (an enum
- * lw_func): one uprobe_multi link then covers all of a library's entry offsets, and detaching
- * it costs one grace period instead of one per function. Arguments are read by position; the
- * registers past a function's own arguments are never used for it.
+ * Every allocator entry point, told apart by the attach cookie (an enum lw_func): one
+ * uprobe_multi link then covers all of a library's entry offsets, and detaching it costs one
+ * grace period instead of one per function. Arguments are read by position; the registers past
+ * a function's own arguments are never used for it. Returns 1 when the call needs no return
+ * probe (a session uprobe then skips it), 0 when it does.
  */
-SEC("uprobe")
-int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
+static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie, __u64 a1, __u64 a2,
+				       __u64 a3)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = cookie & 0xff, kind = (cookie >> LW_COOKIE_KIND_SHIFT) & 0xff;
 	struct thread_state *ts;
 	__u64 size;
 
 	switch (fn) {
 	case LW_FN_FREE:
-		return free_enter(ctx, a1);
+		free_enter(ctx, a1);
+		return 1;
 	case LW_FN_CALLOC:
 		/* an overflowing product fails in calloc itself; the record is never made */
 		size = a1 * a2;
@@ -635,11 +765,17 @@ int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
 		size = 0;	/* the call it makes tells */
 		break;
 	default:
-		return 0;
+		return 1;
 	}
+	if (!traced(bpf_get_current_pid_tgid() >> 32))
+		return 1;
+	if (sample_bytes &&
+	    sample_skip(ctx, fn, size,
+			fn == LW_FN_REALLOC || fn == LW_FN_REALLOCARRAY ? a1 : 0))
+		return 1;
 	ts = alloc_enter_kind(ctx, fn, size, kind);
 	if (!ts)
-		return 0;
+		return 0;	/* nested: its return still counts the depth down */
 	if (fn == LW_FN_POSIX_MEMALIGN)
 		ts->memptr = a1;
 	else if ((fn == LW_FN_REALLOC || fn == LW_FN_REALLOCARRAY) && a1)
@@ -647,10 +783,32 @@ int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
 	return 0;
 }
 
+SEC("uprobe")
+int BPF_KPROBE(lw_alloc_entry, __u64 a1, __u64 a2, __u64 a3)
+{
+	alloc_entry(ctx, bpf_get_attach_cookie(ctx), a1, a2, a3);
+	return 0;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(lw_alloc_ret, __u64 ret)
 {
 	return alloc_exit(ctx, ret);
+}
+
+/*
+ * The same as one session uprobe (Linux 6.10+): entry and return in one program and one link,
+ * and the return half runs only for the calls whose entry asked for it (returned 0). With
+ * sampling, an allocation not sampled then costs one trap instead of two.
+ */
+SEC("uprobe")
+int BPF_KPROBE(lw_alloc_session, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (bpf_session_is_return()) {
+		alloc_exit(ctx, PT_REGS_RC(ctx));
+		return 0;
+	}
+	return alloc_entry(ctx, bpf_get_attach_cookie(ctx), a1, a2, a3);
 }
 
 static __always_inline void emit(__u32 type, __u32 tgid, __u64 old_ident, __u64 new_ident)
@@ -725,6 +883,8 @@ int BPF_PROG(lw_fork, struct task_struct *parent, struct task_struct *child)
 	if (!filter_pids || ptgid == ctgid || !bpf_map_lookup_elem(&targets, &ptgid))
 		return 0;
 	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	/* user space gives it probes of its own when they are per process */
+	emit(LW_EV_FORK, ctgid, 0, 0);
 	return 0;
 }
 
@@ -1037,6 +1197,8 @@ static __always_inline int py_free(struct pt_regs *ctx, __u64 addr)
 
 	if (!addr || !traced(tgid))
 		return 0;
+	if (sample_bytes && !recorded(tgid, addr))
+		return 0;
 	ts = thread_state(true);
 	if (!ts)
 		return 0;
@@ -1057,10 +1219,9 @@ static __always_inline int py_free(struct pt_regs *ctx, __u64 addr)
 
 /*
  * Every entry point of every interpreter binary, told apart by the cookie: one uprobe_multi link
- * per binary, like libc's. Their returns are lw_alloc_ret's.
+ * per binary, like libc's. Their returns are lw_alloc_ret's. 1: no return probe needed.
  */
-SEC("uprobe")
-int lw_py_entry(struct pt_regs *ctx)
+static __always_inline int py_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = (cookie >> LW_PYC_FN_SHIFT) & 31;
@@ -1079,7 +1240,8 @@ int lw_py_entry(struct pt_regs *ctx)
 		size = a1;
 		break;
 	case LW_FN_PY_FREE:
-		return py_free(ctx, a0);
+		py_free(ctx, a0);
+		return 1;
 	case LW_FN_PY_GC_NEW:
 		size = py_type_size(cookie, a0, 0);
 		break;
@@ -1098,10 +1260,30 @@ int lw_py_entry(struct pt_regs *ctx)
 		size = tp ? py_type_size(cookie, tp, a1) : 0;
 		break;
 	default:
-		return 0;
+		return 1;
 	}
+	if (sample_bytes && sample_skip(ctx, fn, size, old))
+		return 1;
 	ts = py_enter(ctx, cookie, fn, size);
 	if (ts && old)
 		realloc_retire(ts, old);
 	return 0;
+}
+
+SEC("uprobe")
+int lw_py_entry(struct pt_regs *ctx)
+{
+	py_entry(ctx);
+	return 0;
+}
+
+/* lw_py_entry and lw_alloc_ret as one session uprobe; see lw_alloc_session. */
+SEC("uprobe")
+int lw_py_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return()) {
+		alloc_exit(ctx, PT_REGS_RC(ctx));
+		return 0;
+	}
+	return py_entry(ctx);
 }

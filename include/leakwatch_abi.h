@@ -278,7 +278,26 @@ struct lw_py_proc {
 enum lw_event_type {
 	LW_EV_EXIT = 1,		/* the whole thread group exited */
 	LW_EV_EXEC = 2,		/* the process exec'd: old_ident ended, new_ident began */
+	LW_EV_FORK = 3,		/* with a pid filter: tgid, a traced process's child, is traced too */
 };
+
+/*
+ * Byte-based Poisson sampling (the sample_bytes knob, mean R bytes between samples). Each thread
+ * counts down bytes to its next sample, drawn from an exponential distribution of mean R, so an
+ * allocation of S bytes is sampled with probability p = 1 - exp(-S/R), independently of the
+ * others. A sampled block stands for S/p bytes and 1/p blocks, so that sums over sites stay
+ * right on average. BPF has no floating point: user space fills two tables before load.
+ * - sample_exp[i]: the mean of Exp(1) over its i-th quantile bucket (of LW_SAMPLE_TABLE equal
+ *   ones), scaled by 2^LW_SAMPLE_EXP_SHIFT: a draw is R * sample_exp[random] >> shift, and its
+ *   mean is exactly R.
+ * - sample_h[i]: h(x) = x / (e^x - 1) at x = (i + 0.5) / LW_SAMPLE_STEPS, scaled by
+ *   2^LW_SAMPLE_H_SHIFT. S/p = S + R * h(S/R); past the table (S >= 16 R), S/p = S.
+ */
+#define LW_SAMPLE_TABLE 4096
+#define LW_SAMPLE_STEPS 256		/* table entries per R of allocation size */
+#define LW_SAMPLE_EXP_SHIFT 20
+#define LW_SAMPLE_H_SHIFT 24
+#define LW_SAMPLE_MAX_BYTES (1ULL << 32)	/* R * table value must fit 64 bits */
 
 struct lw_event {
 	__u32 type;

@@ -8,11 +8,11 @@ set -eu
 # systemd-container (systemd-nspawn), libcap2-bin (capsh), passwd (useradd) and man-db serve the
 # tests of the unit, the install and access control. The allocator tests link against jemalloc,
 # tcmalloc (gperftools) and mimalloc, and run Debian's redis (which uses jemalloc) under
-# redis-benchmark.
+# redis-benchmark; redis and heaptrack are the benchmark's workload and its in-process comparison.
 PKGS="make gcc g++ clang llvm bpftool pkg-config libbpf-dev libelf-dev libdw-dev libjansson-dev
 zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsystemd-dev python3
 python3-pytest procps prometheus golang-go systemd systemd-container libcap2-bin passwd man-db
-libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev redis-server redis-tools"
+libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev redis-server redis-tools heaptrack"
 
 missing=""
 for p in $PKGS; do

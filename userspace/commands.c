@@ -315,7 +315,8 @@ static json_t *attached_to_json(const struct lw_status *st)
 		    !add(o, "kind", json_string(ao->allocator ? ao->allocator : "wrappers")) ||
 		    !add(o, "probes", json_integer(ao->nprobes)) ||
 		    !add(o, "missing", json_integer(ao->nmissing)) ||
-		    !add(o, "functions", names_to_json(ao->functions))) {
+		    !add(o, "functions", names_to_json(ao->functions)) ||
+		    !add(o, "probe_points", names_to_json(ao->probe_points))) {
 			json_decref(a);
 			return NULL;
 		}
@@ -407,6 +408,11 @@ static json_t *cmd_status(const struct lw_request *req, const struct lw_snapshot
 	if (res && add(res, "version", lw_json_string(st->version)) &&
 	    add(res, "uptime_sec", json_num(st->uptime_sec)) &&
 	    add(res, "attach_mode", lw_json_string(st->attach_mode)) &&
+	    add(res, "tracking", lw_json_string(st->tracking)) &&
+	    add(res, "sample_bytes", json_u64(st->sample_bytes)) &&
+	    add(res, "return_probes", lw_json_string(st->return_probes)) &&
+	    add(res, "processes", lw_json_string(st->processes)) &&
+	    add(res, "links", json_u64(st->links)) &&
 	    add(res, "attached", attached_to_json(st)) &&
 	    add(res, "interpreters", interps_to_json(st)) &&
 	    add(res, "tracked_processes", json_u64(st->tracked_processes)) &&

@@ -536,6 +536,33 @@ static void attach_describe(const struct cfg_key *k, char *buf, size_t len)
 	snprintf(buf, len, "auto, multi or classic");
 }
 
+static const char *const session_names[] = {
+	[LW_SESSION_AUTO] = "auto", [LW_SESSION_ON] = "on", [LW_SESSION_OFF] = "off",
+};
+
+static int session_parse(const struct cfg_key *k, const char *val, struct lw_config *c,
+			 char *why, size_t whylen)
+{
+	for (size_t i = 0; i < sizeof(session_names) / sizeof(session_names[0]); i++) {
+		if (!strcmp(val, session_names[i])) {
+			*FIELD(c, k, enum lw_session_mode) = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void session_format(const struct cfg_key *k, const struct lw_config *c, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "%s", session_names[*CFIELD(c, k, enum lw_session_mode)]);
+}
+
+static void session_describe(const struct cfg_key *k, char *buf, size_t len)
+{
+	snprintf(buf, len, "auto, on or off");
+}
+
 static const struct cfg_type t_path = { "PATH", path_parse, str_format, path_describe };
 static const struct cfg_type t_seconds = { "SECONDS", num_parse, double_format,
 					   describe_range, "a number of seconds" };
@@ -550,6 +577,8 @@ static const struct cfg_type t_addr = { "HOST:PORT|off", addr_parse, str_format,
 static const struct cfg_type t_pids = { "PID[,PID...]", pids_parse, pids_format, pids_describe };
 static const struct cfg_type t_wrappers = { "NAME[,NAME...]", wrappers_parse, str_format,
 					    wrappers_describe };
+static const struct cfg_type t_session = { "auto|on|off", session_parse, session_format,
+					   session_describe };
 static const struct cfg_type t_attach = { "auto|multi|classic", attach_parse, attach_format,
 					  attach_describe };
 
@@ -584,7 +613,10 @@ static const struct cfg_key keys[] = {
 	    "rate, verdict): the top growers, leaks first. Each costs a few series in Prometheus; the "
 	    "number left out is exported too. 0 exports none."),
 	{ "daemon", "pid", &t_pids, offsetof(struct lw_config, pids), "", 0, 0, CFG_RESTART,
-	  "Trace only these processes and their children." },
+	  "Trace only these processes and their children. With uprobe_multi links (attach = "
+	  "multi or auto on Linux 6.6+) each one gets probes of its own, filtered by the kernel, "
+	  "so that every other process runs its allocator untouched; a child is probed from when "
+	  "the daemon sees it fork (its first allocations may be missed)." },
 	KEY("daemon", verbose, t_bool, "false", 0, 0, 0, "Log at debug level."),
 
 	KEY("bpf", max_allocations, t_u32, "1048576", 1024, 67108864, CFG_RESTART,
@@ -613,6 +645,17 @@ static const struct cfg_key keys[] = {
 	    "itself, outside any allocator call. Costs a BPF program run on every system call of "
 	    "every process (most leave at the first comparison); false turns it off."),
 
+	KEY("bpf", session, t_session, "auto", 0, 0, CFG_RESTART,
+	    "Session uprobes (Linux 6.10 or later): one probe per allocator function whose return "
+	    "half runs only for the calls the entry half asks for, so that with sample_bytes an "
+	    "allocation not sampled costs one trap instead of two. auto: where the kernel has them "
+	    "and attach is multi, else separate return probes. on: required. off: never."),
+	KEY("bpf", sample_bytes, t_bytes, "0", 0, (double)LW_SAMPLE_MAX_BYTES, CFG_RESTART,
+	    "0 records every allocation. Otherwise sample: on average one allocation per this many "
+	    "bytes allocated, each with probability 1 - exp(-size/sample_bytes), and count each "
+	    "sampled block as size/probability bytes, so that live bytes stay right on average "
+	    "(within a few percent for a site that holds a hundred times this). 524288 is a "
+	    "good start. Unsampled allocations still pay the entry probe (see the README)."),
 	KEY("bpf", wrappers, t_wrappers, "", 0, 0, CFG_RESTART,
 	    "Allocation wrappers of your own code, besides the built-in ones (C++ operator new, "
 	    "strdup and the like, xmalloc, g_malloc, CRYPTO_malloc): functions that return what "
@@ -949,6 +992,11 @@ int lw_config__validate(const struct lw_config *c, char *err, size_t errlen)
 		keys[i].type->format(&keys[i], c, val, sizeof(val));
 		if (key_set(&keys[i], &scratch, val, err, errlen))
 			return -EINVAL;
+	}
+	if (c->session == LW_SESSION_ON && c->attach == LW_ATTACH_CLASSIC) {
+		seterr(err, errlen, "session: on needs attach = multi or auto (session uprobes are "
+		       "uprobe_multi links); set session = auto or off");
+		return -EINVAL;
 	}
 	/* Tolerate rounding in the products: 0.1 * 3 is not exactly 0.3. */
 	if (c->window * (1 + 1e-9) < 3 * c->interval) {

@@ -42,6 +42,13 @@ enum lw_attach_mode {
 	LW_ATTACH_CLASSIC,	/* perf-event uprobes: CAP_SYS_ADMIN */
 };
 
+/* Whether the allocator probes are session uprobes (the "session" key). */
+enum lw_session_mode {
+	LW_SESSION_AUTO = 0,	/* where the kernel has them (6.10+) and attach is multi */
+	LW_SESSION_ON,		/* required: the daemon does not start without them */
+	LW_SESSION_OFF,		/* separate entry and return probes */
+};
+
 struct lw_config {
 	char socket[LW_CONFIG_SOCKET_MAX];	/* absolute path */
 	double interval;			/* drain period, seconds */
@@ -56,6 +63,8 @@ struct lw_config {
 	uint32_t max_stacks;			/* BPF stack map entries */
 	uint32_t stack_depth;			/* frames per stack, <= LW_MAX_STACK_DEPTH */
 	enum lw_attach_mode attach;
+	enum lw_session_mode session;
+	uint64_t sample_bytes;			/* mean bytes between samples; 0: record all */
 	bool python;				/* trace CPython's allocator with Python frames */
 	bool mmap;				/* trace anonymous mappings (allocator "mmap") */
 	char wrappers[LW_CONFIG_WRAPPERS_MAX];	/* extra allocation wrappers, comma-separated */

@@ -118,6 +118,9 @@ struct lw_engine *lw_engine__new(const struct lw_config *cfg)
 		.stack_depth = cfg->stack_depth,
 		.attach = cfg->attach,
 		.mmap = cfg->mmap,
+		.sample_bytes = cfg->sample_bytes,
+		/* resolved by the daemon: on means the kernel has them */
+		.session = cfg->session == LW_SESSION_ON,
 	};
 	struct lw_engine *e = calloc(1, sizeof(*e));
 	char why[256];
@@ -220,6 +223,17 @@ static void on_event(void *ctx, const struct lw_event *ev)
 	struct lw_engine *e = ctx;
 	double now = mono_now();
 
+	if (ev->type == LW_EV_FORK) {
+		/* a traced process's child: probes of its own (per-process attach) */
+		int err = lw_tracer__add_pid(e->tracer, ev->tgid);
+
+		if (err && err != -ESRCH)
+			lw_warn("failed to attach probes for process %u: %s", ev->tgid,
+				strerror(-err));
+		return;
+	}
+	if (ev->type == LW_EV_EXIT)
+		lw_tracer__drop_pid(e->tracer, ev->tgid);
 	/* the old identity ended either way; create it dead if it was never seen */
 	if (!lw_proctab__find(e->procs, ev->tgid, ev->old_ident))
 		lw_proctab__add_dead(e->procs, ev->tgid, ev->old_ident, now);
@@ -891,6 +905,13 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 	st = &snap->status;
 	st->version = LW_VERSION;
 	st->attach_mode = lw_tracer__attach_mode(e->tracer);
+	st->tracking = e->cfg.sample_bytes ? "sampled" : "full";
+	st->sample_bytes = e->cfg.sample_bytes;
+	st->return_probes = lw_tracer__session(e->tracer) ? "session" : "uretprobe";
+	st->processes = !e->cfg.npids ? "all" :
+			lw_tracer__per_process(e->tracer) ? "chosen, per-process links" :
+							    "chosen, in-kernel filter";
+	st->links = lw_tracer__links(e->tracer);
 	st->uptime_sec = mono_now() - e->started_mono;
 	objs = lw_tracer__objects(e->tracer, &nobjs);
 	st->attached = calloc(nobjs ? nobjs : 1, sizeof(*st->attached));
@@ -900,6 +921,8 @@ static struct lw_snapshot *build_snapshot(struct lw_engine *e)
 			st->attached[i].path = strdup(objs[i].path);
 			st->attached[i].functions =
 				objs[i].functions ? strdup(objs[i].functions) : NULL;
+			st->attached[i].probe_points =
+				objs[i].probe_points ? strdup(objs[i].probe_points) : NULL;
 		}
 		st->nattached = nobjs;
 	}
@@ -936,6 +959,16 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 
 	objs = lw_tracer__objects(e->tracer, &n);
 	fprintf(f, "attach mode: %s\n", lw_tracer__attach_mode(e->tracer));
+	fprintf(f, "return probes: %s\n", lw_tracer__session(e->tracer) ? "session" : "uretprobe");
+	if (e->cfg.sample_bytes)
+		fprintf(f, "tracking: sampled, one per %llu bytes on average\n",
+			(unsigned long long)e->cfg.sample_bytes);
+	else
+		fprintf(f, "tracking: full\n");
+	if (e->cfg.npids)
+		fprintf(f, "processes: %u chosen, %s\n", e->cfg.npids,
+			lw_tracer__per_process(e->tracer) ? "per-process links" :
+							    "in-kernel filter");
 	fprintf(f, "process tracepoints: exec, exit, fork: attached\n");
 	fprintf(f, "anonymous mappings (mmap, munmap, mremap): %s\n",
 		lw_tracer__mmap(e->tracer) ? "traced" : "not traced (mmap = false)");
@@ -944,6 +977,9 @@ int lw_engine__report(struct lw_engine *e, FILE *f)
 			"missing\n", objs[i].allocator ? objs[i].allocator : "wrappers", objs[i].path, (unsigned long)major(objs[i].dev),
 			(unsigned long)minor(objs[i].dev), (unsigned long)objs[i].ino,
 			objs[i].nprobes, objs[i].nmissing);
+	for (size_t i = 0; i < n; i++)
+		if (objs[i].allocator && objs[i].probe_points)
+			fprintf(f, "probe points in %s: %s\n", objs[i].path, objs[i].probe_points);
 	for (size_t i = 0; i < lw_pyinterp__count(e->py); i++) {
 		const struct lw_interp_status *in = lw_pyinterp__status(e->py, i);
 

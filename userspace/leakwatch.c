@@ -616,7 +616,7 @@ static void print_counters(const char *title, json_t *obj)
 
 static void print_status(json_t *res)
 {
-	json_t *arr, *e;
+	json_t *arr, *e, *pts;
 	char b1[32], b2[32];
 	double v, d;
 	size_t i;
@@ -640,7 +640,13 @@ static void print_status(json_t *res)
 	if (jnum(res, "interval_sec", &v))
 		printf("%-24s %g s\n", "interval:", v);
 
-	printf("%-24s %s\n", "attach mode:", jstr_or(res, "attach_mode", "-"));
+	printf("%-24s %s, %s return probes, %.0f links\n", "attach mode:",
+	       jstr_or(res, "attach_mode", "-"), jstr_or(res, "return_probes", "-"),
+	       jnum(res, "links", &v) ? v : 0);
+	printf("%-24s %s", "tracking:", jstr_or(res, "tracking", "-"));
+	if (jnum(res, "sample_bytes", &v) && v > 0)
+		printf(", one sample per %.0f bytes on average", v);
+	printf("\n%-24s %s\n", "processes:", jstr_or(res, "processes", "-"));
 	arr = json_object_get(res, "attached");
 	printf("attached objects:%s\n", json_array_size(arr) ? "" : " none");
 	json_array_foreach(arr, i, e) {
@@ -649,6 +655,17 @@ static void print_status(json_t *res)
 		if (jnum(e, "missing", &v) && v > 0)
 			printf(", %.0f allocator functions not found", v);
 		printf(")\n");
+		/* where each probe sits: name+offset past the function's start */
+		pts = json_object_get(e, "probe_points");
+		if (json_array_size(pts)) {
+			size_t k;
+			json_t *p;
+
+			printf("    probe points:");
+			json_array_foreach(pts, k, p)
+				printf(" %s", json_string_value(p) ? json_string_value(p) : "?");
+			printf("\n");
+		}
 	}
 	arr = json_object_get(res, "interpreters");
 	if (json_array_size(arr))

@@ -191,6 +191,32 @@ static int check_environment(enum lw_attach_mode want, enum lw_attach_mode *mode
 			 "perf-event uprobes need it");
 }
 
+/*
+ * Session uprobes: LW_SESSION_ON when they will be used, LW_SESSION_OFF when not, or -ENOTSUP
+ * when the configuration requires them and they cannot be had.
+ */
+static int resolve_session(enum lw_session_mode want, enum lw_attach_mode mode)
+{
+	int err;
+
+	if (want == LW_SESSION_OFF)
+		return LW_SESSION_OFF;
+	err = mode == LW_ATTACH_MULTI ? lw_umulti__probe_session() : -EOPNOTSUPP;
+	if (!err)
+		return LW_SESSION_ON;
+	if (want == LW_SESSION_ON) {
+		lw_err("session = on, but %s: set session = auto or off",
+		       mode != LW_ATTACH_MULTI ? "the probes are classic uprobes (session uprobes "
+						 "are uprobe_multi links)" :
+						 "this kernel has no session uprobes (Linux 6.10 or "
+						 "later)");
+		return -ENOTSUP;
+	}
+	lw_info("no session uprobes (%s): return probes are separate",
+		mode != LW_ATTACH_MULTI ? "classic attach mode" : "Linux 6.10 or later");
+	return LW_SESSION_OFF;
+}
+
 static int arm_timer(struct daemon *d)
 {
 	double iv = d->cfg.interval;
@@ -275,6 +301,8 @@ static void reload(struct daemon *d)
 	c.max_stacks = d->cfg.max_stacks;
 	c.stack_depth = d->cfg.stack_depth;
 	c.attach = d->cfg.attach;
+	c.session = d->cfg.session;
+	c.sample_bytes = d->cfg.sample_bytes;
 	c.history = d->cfg.history;
 	c.max_series = d->cfg.max_series;
 	d->cfg = c;
@@ -431,6 +459,7 @@ int main(int argc, char **argv)
 			    .timer.fd = -1, .sig.fd = -1 };
 	enum lw_attach_mode mode;
 	struct lw_config run_cfg;
+	int session;
 	bool check = false;
 	int opt, err = 0, ret = 1;
 
@@ -490,6 +519,9 @@ int main(int argc, char **argv)
 	lw_log_set_level(d.cfg.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
 	if (check_environment(d.cfg.attach, &mode))
 		return 1;
+	session = resolve_session(d.cfg.session, mode);
+	if (session < 0)
+		return 1;
 
 	d.notify = lw_notify__new();
 	if (!d.notify) {
@@ -501,6 +533,7 @@ int main(int argc, char **argv)
 	/* the engine gets the mode the kernel allows; d.cfg keeps what was asked, for reloads */
 	run_cfg = d.cfg;
 	run_cfg.attach = mode;
+	run_cfg.session = session;
 	d.engine = lw_engine__new(&run_cfg);
 	if (!d.engine)
 		goto out;	/* the failing module logged why */

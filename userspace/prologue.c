@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "leakwatch_abi.h"
 #include "prologue.h"
 
 static int is_push(const uint8_t *p, size_t left)
@@ -168,7 +169,7 @@ static bool decode(const uint8_t *p, size_t left, struct insn *in)
 			break;
 		case 0x84: case 0x85: case 0x38: case 0x39: case 0x3a: case 0x3b:
 			break;			/* test, cmp */
-		case 0x83: case 0xc1:
+		case 0x80: case 0x83: case 0xc1:
 			imm = 1;
 			break;
 		case 0x81: case 0xc7:
@@ -188,7 +189,7 @@ static bool decode(const uint8_t *p, size_t left, struct insn *in)
 		return false;
 	reg = (p[i] >> 3 & 7) | (rex & 4) << 1;
 	switch (op) {
-	case 0x83: case 0x81:
+	case 0x80: case 0x83: case 0x81:
 		rm_dest = (p[i] >> 3 & 7) != 7;	/* /7 is cmp */
 		break;
 	case 0xc1: case 0xd1:
@@ -233,4 +234,46 @@ size_t lw_prologue_first_emulated(const uint8_t *code, size_t len, unsigned int 
 		off += in.len;
 	}
 	return 0;
+}
+
+bool lw_prologue_is_emulated(const uint8_t *code, size_t len)
+{
+	struct insn in;
+
+	return decode(code, len, &in) && in.emulated;
+}
+
+/* The registers that carry fn's arguments, which the probe reads. */
+static unsigned int arg_regs(enum lw_func fn)
+{
+	switch (fn) {
+	case LW_FN_MALLOC:
+	case LW_FN_VALLOC:
+	case LW_FN_PVALLOC:
+	case LW_FN_FREE:
+		return 1u << LW_RDI;
+	case LW_FN_CALLOC:
+	case LW_FN_REALLOC:
+	case LW_FN_ALIGNED_ALLOC:
+	case LW_FN_MEMALIGN:
+		return 1u << LW_RDI | 1u << LW_RSI;
+	case LW_FN_REALLOCARRAY:
+	case LW_FN_POSIX_MEMALIGN:
+		return 1u << LW_RDI | 1u << LW_RSI | 1u << LW_RDX;
+	case LW_FN_WRAPPER:
+		return 0;	/* reads only the return address */
+	default:
+		return ~0u;	/* unknown: every register matters */
+	}
+}
+
+size_t lw_prologue_probe_offset(enum lw_func fn, const uint8_t *code, size_t len)
+{
+	/* free(NULL) is no event: skip the check to the push, which every real free reaches */
+	if (fn == LW_FN_FREE && lw_prologue_skip_null_check(code, len))
+		return lw_prologue_skip_null_check(code, len);
+	/* a function that opens with an emulated instruction is probed there already */
+	if (lw_prologue_is_emulated(code, len))
+		return 0;
+	return lw_prologue_first_emulated(code, len, arg_regs(fn));
 }

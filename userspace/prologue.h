@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leakwatch_abi.h"
+
 /*
  * For a function whose first argument may be NULL to no effect (free): if it opens with
  * "[endbr64] test %rdi,%rdi; je/jz ..." followed by a push, the offset of that push, which
@@ -39,5 +41,17 @@ enum lw_x86_reg {
  * the code does not decode that way within len bytes (then probe the entry).
  */
 size_t lw_prologue_first_emulated(const uint8_t *code, size_t len, unsigned int keep);
+
+/* Does the instruction at code[0] decode as one the kernel emulates (push, jmp, call, jcc)? */
+bool lw_prologue_is_emulated(const uint8_t *code, size_t len);
+
+/*
+ * Where to probe allocator function fn (an enum lw_func) whose first len bytes are code: the
+ * offset of the first emulated instruction every call reaches with fn's argument registers, the
+ * stack pointer and the stack as at entry (free: past its NULL check), or 0. A return probe may
+ * sit at the same offset, since the return address is still on top of the stack there, so that
+ * one trap serves both.
+ */
+size_t lw_prologue_probe_offset(enum lw_func fn, const uint8_t *code, size_t len);
 
 #endif /* LW_PROLOGUE_H */

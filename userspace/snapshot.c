@@ -179,6 +179,7 @@ void lw_snapshot__put(struct lw_snapshot *s)
 	for (size_t i = 0; i < s->status.nattached; i++) {
 		free(s->status.attached[i].path);
 		free(s->status.attached[i].functions);
+		free(s->status.attached[i].probe_points);
 	}
 	free(s->status.attached);
 	for (size_t i = 0; i < s->status.ninterps; i++)

@@ -120,6 +120,7 @@ struct lw_attached_obj {
 	unsigned int nmissing;	/* allocator functions the object lacks */
 	const char *allocator;	/* the allocator it is ("libc", "jemalloc"), NULL: wrappers only */
 	char *functions;	/* the functions probed, comma-separated */
+	char *probe_points;	/* "name+offset", comma-separated: where each probe sits */
 };
 
 /* A CPython interpreter binary the daemon found, supported or not. */
@@ -154,6 +155,11 @@ struct lw_map_fill {
 struct lw_status {
 	const char *version;
 	const char *attach_mode;		/* static string: "uprobe_multi" or "classic" */
+	const char *tracking;			/* static string: "full" or "sampled" */
+	uint64_t sample_bytes;			/* mean bytes between samples, 0 when full */
+	const char *return_probes;		/* static string: "session" or "uretprobe" */
+	const char *processes;			/* static string: which processes, how */
+	uint64_t links;				/* kernel links or perf events held */
 	double uptime_sec;
 	size_t nattached;
 	struct lw_attached_obj *attached;	/* owned by the snapshot */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,31 @@
 struct probe_link {
 	struct bpf_link *link;	/* classic */
 	int fd;			/* uprobe_multi; -1 for classic */
+	pid_t pid;		/* the one process it fires in; 0: every process */
+};
+
+/*
+ * The probes one program gets on one object, each offset with its cookie. In uprobe_multi mode
+ * they are one link, detached with one grace period; in classic mode one perf event each.
+ */
+struct probe_group {
+	struct bpf_program *prog;
+	enum lw_umulti_kind kind;
+	unsigned int n;
+	uint64_t offs[LW_MAX_OBJ_PROBES];
+	uint64_t cookies[LW_MAX_OBJ_PROBES];
+};
+
+/*
+ * Everything attached to one object: returns first (a return without its entry is ignored,
+ * while an entry whose return is never seen leaves the thread's nesting depth up, and its next
+ * calls look nested), then entries; or one session group. Kept to attach the same probes for
+ * each process that joins the traced set.
+ */
+struct probe_plan {
+	char *path;
+	struct probe_group groups[2];
+	unsigned int ngroups;
 };
 
 struct lw_tracer {
@@ -34,6 +60,12 @@ struct lw_tracer {
 	struct lw_attached_obj *objs;
 	size_t nobjs;
 	bool python;			/* CPython programs loaded */
+	struct probe_plan **plans;	/* one per attached object, libc's and interpreters' */
+	size_t nplans;
+	/* per-process attach: the traced processes, each with links of its own on every object */
+	bool per_process;
+	pid_t *tpids;
+	size_t ntpids, tpids_cap;
 	int ncpus;
 	struct lw_tracer_opts opts;
 };
@@ -57,6 +89,13 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+static void free_plan(struct probe_plan *p)
+{
+	if (p)
+		free(p->path);
+	free(p);
+}
+
 static void drop_link(struct probe_link *l)
 {
 	if (l->fd >= 0)
@@ -72,6 +111,28 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size >= sizeof(struct lw_event) && t->ev_cb)
 		t->ev_cb(t->ev_ctx, data);
 	return 0;
+}
+
+/* The sampling tables of LW_SAMPLE_TABLE in leakwatch_abi.h. */
+static void fill_sample_tables(struct leakwatch_bpf *skel, uint64_t sample_bytes)
+{
+	const double n = LW_SAMPLE_TABLE;
+
+	skel->rodata->sample_bytes = sample_bytes;
+	for (unsigned int i = 0; i < LW_SAMPLE_TABLE; i++) {
+		/*
+		 * F(u) = (1 - u) ln(1 - u) + u is a primitive of -ln(1 - u), the inverse of Exp(1)'s
+		 * distribution function: the bucket's mean is n (F(b) - F(a)), and F(1) = 1.
+		 */
+		double a = i / n, b = (i + 1) / n;
+		double fa = (1 - a) * log1p(-a) + a;
+		double fb = i + 1 == LW_SAMPLE_TABLE ? 1.0 : (1 - b) * log1p(-b) + b;
+		double x = (i + 0.5) / LW_SAMPLE_STEPS;
+
+		skel->rodata->sample_exp[i] = (uint32_t)lround(n * (fb - fa) *
+							       (1 << LW_SAMPLE_EXP_SHIFT));
+		skel->rodata->sample_h[i] = (uint32_t)lround(x / expm1(x) * (1 << LW_SAMPLE_H_SHIFT));
+	}
 }
 
 struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
@@ -115,6 +176,26 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 		bpf_program__set_expected_attach_type(
 			t->skel->progs.lw_alloc_ret, (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
 	}
+	/*
+	 * Session programs call a kfunc the verifier allows only in programs loaded for session
+	 * links: they are loaded in session mode alone, and then the others are not.
+	 */
+	if (opts->session) {
+		bpf_program__set_expected_attach_type(t->skel->progs.lw_alloc_session,
+			(enum bpf_attach_type)LW_BPF_TRACE_UPROBE_SESSION);
+		bpf_program__set_expected_attach_type(t->skel->progs.lw_py_session,
+			(enum bpf_attach_type)LW_BPF_TRACE_UPROBE_SESSION);
+		bpf_program__set_autoload(t->skel->progs.lw_alloc_entry, false);
+		bpf_program__set_autoload(t->skel->progs.lw_alloc_ret, false);
+		bpf_program__set_autoload(t->skel->progs.lw_py_entry, false);
+	} else {
+		bpf_program__set_autoload(t->skel->progs.lw_alloc_session, false);
+	}
+	if (!opts->session || !t->python)
+		bpf_program__set_autoload(t->skel->progs.lw_py_session, false);
+	t->per_process = opts->npids > 0 && opts->attach == LW_ATTACH_MULTI;
+	if (opts->sample_bytes)
+		fill_sample_tables(t->skel, opts->sample_bytes);
 
 	err = leakwatch_bpf__load(t->skel);
 	if (err) {
@@ -131,6 +212,10 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 
 		bpf_map__update_elem(t->skel->maps.targets, &pid, sizeof(pid), &one, sizeof(one),
 				     BPF_ANY);
+		/* no object attached yet: this only lists it */
+		err = lw_tracer__add_pid(t, pid);
+		if (err)
+			goto fail;
 	}
 
 	if (!opts->mmap) {
@@ -178,11 +263,16 @@ void lw_tracer__free(struct lw_tracer *t)
 	while (t->nlinks)
 		drop_link(&t->links[--t->nlinks]);
 	free(t->links);
+	for (size_t i = 0; i < t->nplans; i++)
+		free_plan(t->plans[i]);
+	free(t->plans);
+	free(t->tpids);
 	ring_buffer__free(t->rb);
 	leakwatch_bpf__destroy(t->skel);
 	for (size_t i = 0; i < t->nobjs; i++) {
 		free(t->objs[i].path);
 		free(t->objs[i].functions);
+		free(t->objs[i].probe_points);
 	}
 	free(t->objs);
 	free(t);
@@ -211,28 +301,16 @@ static int keep_link(struct lw_tracer *t, struct probe_link l)
 	return 0;
 }
 
-/*
- * The probes one program gets on one object, each offset with its cookie. In uprobe_multi mode
- * they are one link, detached with one grace period; in classic mode one perf event each.
- */
-struct probe_group {
-	struct bpf_program *prog;
-	bool ret;
-	unsigned int n;
-	uint64_t offs[LW_MAX_OBJ_PROBES];
-	uint64_t cookies[LW_MAX_OBJ_PROBES];
-	uint64_t skip[LW_MAX_OBJ_PROBES];	/* bytes past the function's start */
-};
-
-static int attach_group(struct lw_tracer *t, const struct probe_group *g, const char *path)
+static int attach_group(struct lw_tracer *t, const struct probe_group *g, const char *path,
+			pid_t pid)
 {
-	struct probe_link l = { .fd = -1 };
+	struct probe_link l = { .fd = -1, .pid = pid };
 	int err;
 
 	if (t->opts.attach == LW_ATTACH_MULTI) {
 		struct lw_umulti_opts o = {
 			.path = path, .offsets = g->offs, .cookies = g->cookies, .cnt = g->n,
-			.kind = g->ret ? LW_UMULTI_RETURN : LW_UMULTI_ENTRY,
+			.kind = g->kind, .pid = pid,
 		};
 
 		l.fd = lw_umulti__attach(bpf_program__fd(g->prog), &o);
@@ -244,7 +322,8 @@ static int attach_group(struct lw_tracer *t, const struct probe_group *g, const 
 		return err;
 	}
 	for (unsigned int i = 0; i < g->n; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = g->ret, .bpf_cookie = g->cookies[i]);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = g->kind == LW_UMULTI_RETURN,
+			    .bpf_cookie = g->cookies[i]);
 
 		l.link = bpf_program__attach_uprobe_opts(g->prog, -1, path, g->offs[i], &uo);
 		if (!l.link)
@@ -258,16 +337,23 @@ static int attach_group(struct lw_tracer *t, const struct probe_group *g, const 
 	return 0;
 }
 
-/* Append name to the comma-separated list *names (NULL: empty). 0 or -ENOMEM. */
-static int add_name(char **names, const char *name)
-{
-	size_t len = *names ? strlen(*names) : 0;
-	char *v = realloc(*names, len + strlen(name) + 2);
+/* Append text to the comma-separated list *list (NULL: empty). 0 or -ENOMEM. */
+static int add_item(char **list, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static int add_item(char **list, const char *fmt, ...)
+{
+	size_t len = *list ? strlen(*list) : 0;
+	char item[256], *v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(item, sizeof(item), fmt, ap);
+	va_end(ap);
+	v = realloc(*list, len + strlen(item) + 2);
 	if (!v)
 		return -ENOMEM;
-	sprintf(v + len, "%s%s", len ? "," : "", name);
-	*names = v;
+	sprintf(v + len, "%s%s", len ? "," : "", item);
+	*list = v;
 	return 0;
 }
 
@@ -278,53 +364,137 @@ static bool elf_defines(void *ctx, const char *name)
 	return !lw_elf__find_func(ctx, name, &sym);
 }
 
-/* The argument registers an allocator entry point's probe reads (see lw_alloc_entry). */
-static unsigned int arg_regs(enum lw_func fn)
+/* Attach a plan's groups for one process (0: every process); all or nothing. */
+static int attach_plan_for(struct lw_tracer *t, const struct probe_plan *p, pid_t pid)
 {
-	switch (fn) {
-	case LW_FN_MALLOC:
-	case LW_FN_VALLOC:
-	case LW_FN_PVALLOC:
-	case LW_FN_FREE:
-		return 1u << LW_RDI;
-	case LW_FN_REALLOCARRAY:
-	case LW_FN_POSIX_MEMALIGN:
-		return 1u << LW_RDI | 1u << LW_RSI | 1u << LW_RDX;
-	case LW_FN_WRAPPER:
-		return 0;
-	default:
-		return 1u << LW_RDI | 1u << LW_RSI;
+	size_t first_link = t->nlinks;
+	int err = 0;
+
+	for (unsigned int i = 0; i < p->ngroups && !err; i++) {
+		if (!p->groups[i].n)
+			continue;
+		err = attach_group(t, &p->groups[i], p->path, pid);
+		if (err)
+			lw_err("failed to attach %s %s to %s%s: %s",
+			       t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi link" : "uprobe",
+			       bpf_program__name(p->groups[i].prog), p->path,
+			       pid ? " for one process" : "", strerror(-err));
 	}
+	if (err) {
+		while (t->nlinks > first_link)
+			drop_link(&t->links[--t->nlinks]);
+	}
+	return err;
 }
 
 /*
- * Where fn's probe goes in a function whose first bytes are code: past free's NULL check;
- * otherwise at the first instruction the kernel emulates, if the arguments and the stack are
- * still as at entry there (jemalloc's malloc opens with a compare, mimalloc's with loads: each a
- * single-stepped trap at the entry). Its return probe goes there too: the return address is still
- * on top of the stack.
+ * Attach a plan where it belongs: for every process, or, per process, for each traced one (a
+ * process that is gone meanwhile is skipped). Keeps the plan (taking it) on success.
  */
-static uint64_t probe_skip(enum lw_func fn, const uint8_t *code, size_t len)
+static int attach_plan(struct lw_tracer *t, struct probe_plan *p)
 {
-	size_t skip = 0;
+	size_t first_link = t->nlinks;
+	struct probe_plan **v;
+	int err = 0;
 
-	if (fn == LW_FN_FREE)
-		skip = lw_prologue_skip_null_check(code, len);
-	if (!skip)
-		skip = lw_prologue_first_emulated(code, len, arg_regs(fn));
-	return skip;
+	if (!t->per_process) {
+		err = attach_plan_for(t, p, 0);
+	} else {
+		for (size_t i = 0; i < t->ntpids && !err; i++) {
+			err = attach_plan_for(t, p, t->tpids[i]);
+			if (err == -ESRCH)
+				err = 0;
+		}
+	}
+	if (!err) {
+		v = realloc(t->plans, (t->nplans + 1) * sizeof(*v));
+		if (v) {
+			t->plans = v;
+			t->plans[t->nplans++] = p;
+			return 0;
+		}
+		err = -ENOMEM;
+	}
+	while (t->nlinks > first_link)
+		drop_link(&t->links[--t->nlinks]);
+	return err;
+}
+
+/*
+ * A plan's groups: in session mode one session group, else returns first, then entries. The
+ * session program serves both halves; the return group's program gets the return probes.
+ */
+static struct probe_plan *new_plan(struct lw_tracer *t, const char *path, bool python,
+				   struct probe_group **entry, struct probe_group **ret)
+{
+	struct probe_plan *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		return NULL;
+	}
+	if (t->opts.session) {
+		p->ngroups = 1;
+		*entry = &p->groups[0];
+		**entry = (struct probe_group){ .kind = LW_UMULTI_SESSION,
+			.prog = python ? t->skel->progs.lw_py_session : t->skel->progs.lw_alloc_session };
+		*ret = NULL;
+		return p;
+	}
+	p->ngroups = 2;
+	*ret = &p->groups[0];
+	*entry = &p->groups[1];
+	**ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret,
+				      .kind = LW_UMULTI_RETURN };
+	**entry = (struct probe_group){ .kind = LW_UMULTI_ENTRY,
+		.prog = python ? t->skel->progs.lw_py_entry : t->skel->progs.lw_alloc_entry };
+	return p;
+}
+
+/*
+ * Where fn's probe goes in sym: the first instruction the kernel emulates (a push, a conditional
+ * jump) that every call reaches with its arguments and the stack as at entry; a probe anywhere
+ * else is single-stepped, ten times the cost. glibc's free is probed past its NULL check
+ * (free(NULL) is no event), posix_memalign, valloc and memalign past a load and compare,
+ * jemalloc's malloc past its compare, mimalloc's past its loads. The return probe sits at the
+ * same point (the return address is still on top of the stack there), so one trap serves both.
+ * false: the function is a tail call into another entry point, whose probe sees the call.
+ */
+static bool probe_point(struct lw_elf *elf, const struct lw_elf_sym *sym, enum lw_func fn,
+			uint64_t *off)
+{
+	uint8_t code[32];
+	size_t len = sym->size && sym->size < sizeof(code) ? sym->size : sizeof(code);
+
+	*off = sym->file_offset;
+	if (lw_elf__read(elf, sym->file_offset, code, len))
+		return true;
+	if (fn != LW_FN_WRAPPER && lw_prologue_is_tail_call(code, len))
+		return false;
+	*off += lw_prologue_probe_offset(fn, code, len);
+	return true;
+}
+
+uint64_t lw_tracer__probe_offset(struct lw_elf *elf, const struct lw_elf_sym *sym,
+				 enum lw_func fn)
+{
+	uint64_t off;
+
+	probe_point(elf, sym, fn, &off);
+	return off;
 }
 
 int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino,
 			     const struct lw_allocfns *fns)
 {
-	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
+	struct probe_group *entry, *ret;
 	struct lw_attached_obj *objs, *obj;
 	unsigned int missing = 0, probes = 0;
-	size_t first_link = t->nlinks;
-	struct lw_objplan plan;
+	struct probe_plan *plan;
+	char *names = NULL, *points = NULL;
+	uint64_t starts[LW_MAX_OBJ_PROBES];	/* the functions' own offsets, for aliases */
+	struct lw_objplan fplan;
 	struct lw_elf *elf;
-	char *names = NULL;
 	uint64_t kind;
 	int err = 0;
 
@@ -333,49 +503,47 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 	elf = lw_elf__open(path);
 	if (!elf)
 		return -errno;
-	lw_allocfns__plan(fns, path, elf_defines, elf, &plan);
-	kind = plan.kind < 0 ? 0 : (uint64_t)plan.kind << LW_COOKIE_KIND_SHIFT;
-	*entry = (struct probe_group){ .prog = t->skel->progs.lw_alloc_entry };
-	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
-	for (size_t i = 0; i < plan.n; i++) {
-		const struct lw_allocfn *f = plan.fns[i];
+	lw_allocfns__plan(fns, path, elf_defines, elf, &fplan);
+	kind = fplan.kind < 0 ? 0 : (uint64_t)fplan.kind << LW_COOKIE_KIND_SHIFT;
+	plan = new_plan(t, path, false, &entry, &ret);
+	if (!plan) {
+		lw_elf__free(elf);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < fplan.n; i++) {
+		const struct lw_allocfn *f = fplan.fns[i];
 		bool has_ret = lw_allocfn__has_return(f->fn), alias = false;
 		struct lw_elf_sym sym;
-		uint8_t code[32];
-		size_t clen;
 		uint64_t off;
 
 		if (lw_elf__find_func(elf, f->name, &sym)) {
 			missing += f->fn != LW_FN_WRAPPER && !f->optional;
 			continue;
 		}
-		/* aliases (glibc's memalign = aligned_alloc, strdup = __strdup): one probe per address */
+		if (!probe_point(elf, &sym, f->fn, &off))
+			continue;
+		/* aliases (glibc's memalign = aligned_alloc, strdup = __strdup): one probe each */
 		for (unsigned int k = 0; k < entry->n; k++)
-			alias |= entry->offs[k] - entry->skip[k] == sym.file_offset;
+			alias |= starts[k] == sym.file_offset;
 		if (alias)
 			continue;
-		if (entry->n == LW_MAX_OBJ_PROBES || ret->n == LW_MAX_OBJ_PROBES) {
+		if (entry->n == LW_MAX_OBJ_PROBES) {
 			lw_warn("%s: more than %d allocator functions, %s and later not probed", path,
 				LW_MAX_OBJ_PROBES, f->name);
 			break;
 		}
-		off = sym.file_offset;
-		clen = sym.size && sym.size < sizeof(code) ? sym.size : sizeof(code);
-		if (!lw_elf__read(elf, sym.file_offset, code, clen)) {
-			/* a thunk into another entry point: that one's probe sees the call */
-			if (f->fn != LW_FN_WRAPPER && lw_prologue_is_tail_call(code, clen))
-				continue;
-			off += probe_skip(f->fn, code, clen);
-		}
-		entry->skip[entry->n] = off - sym.file_offset;
+		starts[entry->n] = sym.file_offset;
 		entry->cookies[entry->n] = f->fn | kind;
 		entry->offs[entry->n++] = off;
-		if (has_ret) {
+		if (has_ret && ret) {
 			ret->cookies[ret->n] = f->fn | kind;
 			ret->offs[ret->n++] = off;
 		}
 		probes += has_ret ? 2 : 1;
-		err = add_name(&names, f->name);
+		err = add_item(&names, "%s", f->name);
+		if (!err)
+			err = add_item(&points, "%s+%llu", f->name,
+				       (unsigned long long)(off - sym.file_offset));
 		if (err)
 			goto undo;
 	}
@@ -384,21 +552,6 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 	if (!probes) {
 		err = -ENOENT;
 		goto undo;
-	}
-	/*
-	 * Returns first: a return without its entry is ignored, while an entry whose return is
-	 * never seen leaves the thread's nesting depth up, and its next calls look nested.
-	 */
-	for (unsigned int i = 0; i < 2; i++) {
-		if (!groups[i].n)
-			continue;
-		err = attach_group(t, &groups[i], path);
-		if (err) {
-			lw_err("failed to attach %s %s to %s: %s",
-			       t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi link" : "uprobe",
-			       bpf_program__name(groups[i].prog), path, strerror(-err));
-			goto undo;
-		}
 	}
 	objs = realloc(t->objs, (t->nobjs + 1) * sizeof(*objs));
 	if (!objs) {
@@ -412,20 +565,26 @@ int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev
 		err = -ENOMEM;
 		goto undo;
 	}
+	/* all or nothing: a half-probed libc would count frees without their allocations */
+	err = attach_plan(t, plan);
+	if (err) {
+		free(obj->path);
+		goto undo;
+	}
 	obj->dev = dev;
 	obj->ino = ino;
 	obj->nprobes = probes;
-	obj->nmissing = plan.kind >= 0 ? missing : 0;
-	obj->allocator = plan.kind >= 0 ? lw_alloc_kind__name(plan.kind) : NULL;
+	obj->nmissing = fplan.kind >= 0 ? missing : 0;
+	obj->allocator = fplan.kind >= 0 ? lw_alloc_kind__name(fplan.kind) : NULL;
 	obj->functions = names;
+	obj->probe_points = points;
 	t->nobjs++;
 	return probes;
 undo:
-	/* all or nothing: a half-probed libc would count frees without their allocations */
+	free_plan(plan);
 	free(names);
+	free(points);
 	lw_elf__free(elf);
-	while (t->nlinks > first_link)
-		drop_link(&t->links[--t->nlinks]);
 	return err;
 }
 
@@ -444,16 +603,17 @@ int lw_tracer__set_pyinterp(struct lw_tracer *t, unsigned int idx, const struct 
 int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct lw_py_probe *p,
 			     size_t n)
 {
-	struct probe_group groups[2], *ret = &groups[0], *entry = &groups[1];
-	size_t first_link = t->nlinks;
-	int err = 0;
+	struct probe_group *entry, *ret;
+	struct probe_plan *plan;
+	int err;
 
 	if (!t->python)
 		return -EOPNOTSUPP;
 	if (n > LW_MAX_OBJ_PROBES)
 		return -E2BIG;
-	*entry = (struct probe_group){ .prog = t->skel->progs.lw_py_entry };
-	*ret = (struct probe_group){ .prog = t->skel->progs.lw_alloc_ret, .ret = true };
+	plan = new_plan(t, path, true, &entry, &ret);
+	if (!plan)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		entry->cookies[entry->n] = p[i].cookie | (uint64_t)p[i].fn << LW_PYC_FN_SHIFT;
 		entry->offs[entry->n++] = p[i].offset;
@@ -462,25 +622,83 @@ int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct
 		 * nothing has moved the stack pointer yet, so the return address is still at the
 		 * top of the stack, and one emulated trap serves both.
 		 */
-		if (p[i].ret) {
+		if (p[i].ret && ret) {
 			ret->cookies[ret->n] = p[i].fn;
 			ret->offs[ret->n++] = p[i].offset;
 		}
 	}
-	/* returns first, as for libc */
-	for (unsigned int i = 0; i < 2 && !err; i++)
-		if (groups[i].n)
-			err = attach_group(t, &groups[i], path);
+	/* all or nothing: frees without their allocations would be counted unknown */
+	err = attach_plan(t, plan);
 	if (err) {
-		lw_err("failed to attach %s to %s: %s",
-		       t->opts.attach == LW_ATTACH_MULTI ? "uprobe_multi links" : "uprobes", path,
-		       strerror(-err));
-		/* all or nothing: frees without their allocations would be counted unknown */
+		free_plan(plan);
+		return err;
+	}
+	return (int)(entry->n + (ret ? ret->n : 0));
+}
+
+int lw_tracer__add_pid(struct lw_tracer *t, pid_t pid)
+{
+	size_t first_link = t->nlinks;
+	int err = 0;
+
+	if (!t->per_process)
+		return 0;
+	for (size_t i = 0; i < t->ntpids; i++)
+		if (t->tpids[i] == pid)
+			return 0;
+	if (t->ntpids == t->tpids_cap) {
+		size_t cap = t->tpids_cap ? t->tpids_cap * 2 : 64;
+		pid_t *v = realloc(t->tpids, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->tpids = v;
+		t->tpids_cap = cap;
+	}
+	for (size_t i = 0; i < t->nplans && !err; i++)
+		err = attach_plan_for(t, t->plans[i], pid);
+	if (err) {
 		while (t->nlinks > first_link)
 			drop_link(&t->links[--t->nlinks]);
 		return err;
 	}
-	return (int)(entry->n + ret->n);
+	t->tpids[t->ntpids++] = pid;
+	return 0;
+}
+
+void lw_tracer__drop_pid(struct lw_tracer *t, pid_t pid)
+{
+	size_t keep = 0;
+
+	if (!t->per_process)
+		return;
+	for (size_t i = 0; i < t->nlinks; i++) {
+		if (t->links[i].pid == pid)
+			drop_link(&t->links[i]);
+		else
+			t->links[keep++] = t->links[i];
+	}
+	t->nlinks = keep;
+	keep = 0;
+	for (size_t i = 0; i < t->ntpids; i++)
+		if (t->tpids[i] != pid)
+			t->tpids[keep++] = t->tpids[i];
+	t->ntpids = keep;
+}
+
+bool lw_tracer__per_process(const struct lw_tracer *t)
+{
+	return t->per_process;
+}
+
+bool lw_tracer__session(const struct lw_tracer *t)
+{
+	return t->opts.session;
+}
+
+size_t lw_tracer__links(const struct lw_tracer *t)
+{
+	return t->nlinks;
 }
 
 bool lw_tracer__mmap(const struct lw_tracer *t)

@@ -29,6 +29,8 @@ struct lw_tracer_opts {
 	enum lw_attach_mode attach;	/* resolved: LW_ATTACH_MULTI or LW_ATTACH_CLASSIC */
 	bool mmap;			/* trace anonymous mappings (system-call tracepoints) */
 	uint32_t py_tss_base;		/* glibc's pthread key table in struct pthread; 0: no Python */
+	uint64_t sample_bytes;		/* mean bytes between samples; 0: every allocation */
+	bool session;			/* session uprobes (resolved: the kernel has them) */
 };
 
 struct lw_agg_entry {
@@ -60,6 +62,15 @@ bool lw_tracer__has_object(const struct lw_tracer *t, uint64_t dev, uint64_t ino
  */
 int lw_tracer__attach_object(struct lw_tracer *t, const char *path, uint64_t dev, uint64_t ino,
 			     const struct lw_allocfns *fns);
+/*
+ * The file offset where function sym of elf gets its probe as allocator function fn (and its
+ * return probe, at the same point): see lw_prologue_probe_offset. The benchmarks' empty-probe
+ * floor uses it too, to probe the very same points.
+ */
+struct lw_elf;
+struct lw_elf_sym;
+uint64_t lw_tracer__probe_offset(struct lw_elf *elf, const struct lw_elf_sym *sym,
+				 enum lw_func fn);
 /* "uprobe_multi" or "classic": how the allocator probes are attached. */
 const char *lw_tracer__attach_mode(const struct lw_tracer *t);
 /* One probe of a CPython interpreter binary (see userspace/pyinterp.h). */
@@ -82,6 +93,18 @@ int lw_tracer__attach_python(struct lw_tracer *t, const char *path, const struct
 			     size_t n);
 /* Anonymous mappings are traced. */
 bool lw_tracer__mmap(const struct lw_tracer *t);
+/*
+ * Per-process attach (a pid list and uprobe_multi links): each traced process has links of its
+ * own, filtered by the kernel, so that others run untouched. add_pid gives pid links on every
+ * object attached so far (and later ones); drop_pid removes them. Both are no-ops otherwise.
+ */
+int lw_tracer__add_pid(struct lw_tracer *t, pid_t pid);
+void lw_tracer__drop_pid(struct lw_tracer *t, pid_t pid);
+bool lw_tracer__per_process(const struct lw_tracer *t);
+/* The allocator probes are session uprobes. */
+bool lw_tracer__session(const struct lw_tracer *t);
+/* Kernel links (or perf events) held. */
+size_t lw_tracer__links(const struct lw_tracer *t);
 /* The CPython programs are loaded (glibc's thread key table was found). */
 bool lw_tracer__python(const struct lw_tracer *t);
 /* The attached objects, for status (owned by t). */

@@ -46,7 +46,8 @@ int lw_umulti__attach(int prog_fd, const struct lw_umulti_opts *o)
 		return -EINVAL;
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_fd = prog_fd;
-	attr.attach_type = LW_BPF_TRACE_UPROBE_MULTI;
+	attr.attach_type = o->kind == LW_UMULTI_SESSION ? LW_BPF_TRACE_UPROBE_SESSION :
+							  LW_BPF_TRACE_UPROBE_MULTI;
 	attr.path = (__u64)(unsigned long)o->path;
 	attr.offsets = (__u64)(unsigned long)o->offsets;
 	attr.cookies = (__u64)(unsigned long)o->cookies;
@@ -57,7 +58,7 @@ int lw_umulti__attach(int prog_fd, const struct lw_umulti_opts *o)
 	return fd < 0 ? -errno : fd;
 }
 
-int lw_umulti__probe(void)
+static int probe_kind(enum lw_umulti_kind kind)
 {
 	/* r0 = 0; exit */
 	const struct bpf_insn insns[] = {
@@ -65,9 +66,10 @@ int lw_umulti__probe(void)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, popts,
-		    .expected_attach_type = (enum bpf_attach_type)LW_BPF_TRACE_UPROBE_MULTI);
+		    .expected_attach_type = (enum bpf_attach_type)(kind == LW_UMULTI_SESSION ?
+			    LW_BPF_TRACE_UPROBE_SESSION : LW_BPF_TRACE_UPROBE_MULTI));
 	const uint64_t off = 0;
-	struct lw_umulti_opts o = { .path = "/", .offsets = &off, .cnt = 1 };
+	struct lw_umulti_opts o = { .path = "/", .offsets = &off, .cnt = 1, .kind = kind };
 	int prog, link, err;
 
 	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "lw_umulti_probe", "GPL", insns,
@@ -95,4 +97,15 @@ int lw_umulti__probe(void)
 	default:
 		return link;
 	}
+}
+
+int lw_umulti__probe(void)
+{
+	return probe_kind(LW_UMULTI_ENTRY);
+}
+
+int lw_umulti__probe_session(void)
+{
+	/* before 6.10 the kernel refuses the attach type at load (EINVAL): reported as missing */
+	return probe_kind(LW_UMULTI_SESSION);
 }

@@ -19,10 +19,17 @@
 
 /* enum bpf_attach_type values of the kernel's UAPI, absent from Debian 12's 6.1 headers. */
 #define LW_BPF_TRACE_UPROBE_MULTI 48
+#define LW_BPF_TRACE_UPROBE_SESSION 57
 
 enum lw_umulti_kind {
 	LW_UMULTI_ENTRY,  /* at the offsets */
 	LW_UMULTI_RETURN, /* when the function entered at each offset returns */
+	/*
+	 * A session uprobe (Linux 6.10+): the program runs at the offsets, and again when the
+	 * function returns if it returned 0 the first time; bpf_session_is_return() tells which.
+	 * The program must be loaded with LW_BPF_TRACE_UPROBE_SESSION as expected attach type.
+	 */
+	LW_UMULTI_SESSION,
 };
 
 struct lw_umulti_opts {
@@ -48,5 +55,7 @@ int lw_umulti__attach(int prog_fd, const struct lw_umulti_opts *opts);
  * feature refuses with EBADF after it has accepted the attach type; nothing is ever attached.
  */
 int lw_umulti__probe(void);
+/* The same for session uprobes (LW_UMULTI_SESSION). */
+int lw_umulti__probe_session(void);
 
 #endif /* LW_UPROBE_MULTI_H */

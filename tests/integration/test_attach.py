@@ -71,7 +71,8 @@ def test_mode_attaches_and_traces(own_daemon, progs, mode):
     if mode == "multi" and not kernel_has_uprobe_multi():
         pytest.skip("this kernel has no uprobe_multi links (Linux 6.6 or later)")
     # libc only: the CPython interpreters on the machine would add links of their own
-    d = own_daemon("-C", f"attach={mode}", "-C", "python=false")
+    # session=off: a link for the entry offsets and one for the returns, as counted below
+    d = own_daemon("-C", f"attach={mode}", "-C", "python=false", "-C", "session=off")
     status = d.status()
     assert status["attach_mode"] == ("uprobe_multi" if mode == "multi" else "classic"), status
     nprobes = sum(o["probes"] for o in status["attached"])
