@@ -368,7 +368,9 @@ void lw_allocfns__plan(const struct lw_allocfns *a, const char *path,
 		out->kind = LW_ALLOC_TCMALLOC;
 		fam = tcmalloc_fns;
 		nfam = ARRAY_LEN(tcmalloc_fns);
-	} else if (defines(ctx, "mi_malloc") && defines(ctx, "mi_heap_malloc")) {
+	} else if (defines(ctx, "mi_malloc") && defines(ctx, "mi_heap_malloc") &&
+		   defines(ctx, "malloc")) {
+		/* mimalloc built to take malloc's place (CPython 3.13 carries one that does not) */
 		out->kind = LW_ALLOC_MIMALLOC;
 		fam = mimalloc_fns;
 		nfam = ARRAY_LEN(mimalloc_fns);

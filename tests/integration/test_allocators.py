@@ -120,12 +120,12 @@ def test_mmap_leak_flagged_trims_and_remaps_followed(lw, progs, variant):
 
     def leak():
         got = sites_of(lw, prog.pid)
-        s = got.get("lw_mmap_leak", ZERO)
-        assert s["sites"], f"lw_mmap_leak not in top --pid {prog.pid}"
+        s = got.get("lw_mmap_leak_site", ZERO)
+        assert s["sites"], f"lw_mmap_leak_site not in top --pid {prog.pid}"
         assert {x["allocator"] for x in s["sites"]} == {"mmap"}, s["sites"]
         # the mappings cut to pieces and unmapped leave nothing behind
-        assert got.get("lw_mmap_trim", ZERO)["live_bytes"] <= 4 * size, got.get("lw_mmap_trim")
-        truth = prog.latest("lw_mmap_leak")
+        assert got.get("lw_mmap_trim_site", ZERO)["live_bytes"] <= 4 * size, got.get("lw_mmap_trim_site")
+        truth = prog.latest("lw_mmap_leak_site")
         # mapped since the daemon started: everything (it starts after the daemon)
         assert within(s["live_bytes"], truth["live_bytes"] - 4 * size,
                       truth["live_bytes"] + 4 * size, tolerance=0), (s["live_bytes"], truth)
@@ -134,8 +134,8 @@ def test_mmap_leak_flagged_trims_and_remaps_followed(lw, progs, variant):
     wait_until(leak, timeout=15, what="the mmap leak site at its truth")
 
     def grown():
-        g = sites_of(lw, prog.pid).get("lw_mremap_grow", ZERO)
-        truth = prog.latest("lw_mremap_grow")["live_bytes"]
+        g = sites_of(lw, prog.pid).get("lw_mremap_grow_site", ZERO)
+        truth = prog.latest("lw_mremap_grow_site")["live_bytes"]
         assert g["live_allocs"] == 1, g
         assert truth - 4 * size <= g["live_bytes"] <= truth + 4 * size, (g["live_bytes"], truth)
         return True
@@ -143,7 +143,7 @@ def test_mmap_leak_flagged_trims_and_remaps_followed(lw, progs, variant):
     wait_until(grown, timeout=15, what="the remapped mapping at its truth, as one mapping")
 
     def flagged():
-        s = sites_of(lw, prog.pid).get("lw_mmap_leak", ZERO)
+        s = sites_of(lw, prog.pid).get("lw_mmap_leak_site", ZERO)
         assert "leak" in {x["verdict"] for x in s["sites"]}, s["sites"]
         return True
 

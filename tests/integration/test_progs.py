@@ -17,7 +17,9 @@ from lwtest import PROGS_DIR, VARIANTS
 ALLOCATORS = ("malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
               "memalign", "valloc", "pvalloc", "free",
               # wrappers (tests/progs/wrappers.c): libc's, and the program's own
-              "strdup", "lw_my_alloc", "lw_my_zalloc", "lw_my_realloc")
+              "strdup", "lw_my_alloc", "lw_my_zalloc", "lw_my_realloc",
+              # anonymous mappings (tests/progs/mmapleak.c)
+              "mmap", "mmap64", "munmap", "mremap")
 FUNC = re.compile(r"^[0-9a-f]+ <(\S+)>:$")
 BRANCH = re.compile(r"\s(call|jmp)q?\s+[0-9a-f]+ <(\w+?)(?:@plt)?>")
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Anonymous mappings the program makes itself. Every PERIOD ms:
- * - lw_mmap_leak maps SIZE bytes (a multiple of the page), touches them and keeps them;
- * - lw_mmap_trim maps 4 x SIZE and gives it back in pieces: the head, then the tail, then the
+ * - lw_mmap_leak_site maps SIZE bytes (a multiple of the page), touches them and keeps them;
+ * - lw_mmap_trim_site maps 4 x SIZE and gives it back in pieces: the head, then the tail, then the
  *   middle that is left (no growth);
- * - lw_mremap_grow keeps one mapping that mremap moves and grows by SIZE each step.
+ * - lw_mremap_grow_site keeps one mapping that mremap moves and grows by SIZE each step.
  *
- * Prints {"site":"lw_mmap_leak",...} and {"site":"lw_mremap_grow",...} after every step.
+ * Prints {"site":"lw_mmap_leak_site",...} and {"site":"lw_mremap_grow_site",...} after every step.
  */
 #include "lwprog.h"
 
@@ -23,7 +23,7 @@ static void *map(size_t len)
 	return p;
 }
 
-LW_SITE void *lw_mmap_leak(size_t len)
+LW_SITE void *lw_mmap_leak_site(size_t len)
 {
 	void *p = map(len);
 
@@ -31,7 +31,7 @@ LW_SITE void *lw_mmap_leak(size_t len)
 	return p;
 }
 
-LW_SITE void lw_mmap_trim(size_t len)
+LW_SITE void lw_mmap_trim_site(size_t len)
 {
 	char *p = map(4 * len);
 
@@ -39,10 +39,12 @@ LW_SITE void lw_mmap_trim(size_t len)
 	LW_BARRIER();
 	munmap(p, len);			/* head */
 	munmap(p + 3 * len, len);	/* tail */
-	munmap(p + len, 2 * len);	/* the rest */
+	/* the rest; its result kept, so that the call is no tail call */
+	lw_sink = (void *)(long)munmap(p + len, 2 * len);
+	LW_BARRIER();
 }
 
-LW_SITE void *lw_mremap_grow(void *old, size_t oldlen, size_t newlen)
+LW_SITE void *lw_mremap_grow_site(void *old, size_t oldlen, size_t newlen)
 {
 	void *p = old ? mremap(old, oldlen, newlen, MREMAP_MAYMOVE) : map(newlen);
 
@@ -62,9 +64,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (lw_expired(&o))
 			lw_idle(&o);
-		memset(lw_mmap_leak(o.size), 1, o.size);
-		lw_mmap_trim(o.size);
-		g = lw_mremap_grow(g, grown, grown + o.size);
+		memset(lw_mmap_leak_site(o.size), 1, o.size);
+		lw_mmap_trim_site(o.size);
+		g = lw_mremap_grow_site(g, grown, grown + o.size);
 		if (g == MAP_FAILED) {
 			lw_emit("\"event\":\"error\",\"error\":\"mremap failed\"");
 			return 1;
@@ -73,8 +75,8 @@ int main(int argc, char **argv)
 		memset(g, 3, grown);
 		bytes += o.size;
 		n++;
-		lw_truth("lw_mmap_leak", bytes, n);
-		lw_truth("lw_mremap_grow", (long long)grown, 1);
+		lw_truth("lw_mmap_leak_site", bytes, n);
+		lw_truth("lw_mremap_grow_site", (long long)grown, 1);
 		lw_sleep(o.period_ms / 1000);
 	}
 }

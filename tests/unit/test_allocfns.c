@@ -112,6 +112,7 @@ static bool test_plans(void)
 	static const char *const heaptrack[] = { "malloc", "free", "mi_malloc", NULL };
 	static const char *const stdcxx[] = { "_Znwm", "_ZdlPv", NULL };
 	static const char *const none[] = { NULL };
+	static const char *const libpython313[] = { "mi_malloc", "mi_heap_malloc", "mi_free", NULL };
 	struct lw_allocfns a;
 	struct lw_objplan p;
 	char err[256] = "";
@@ -138,6 +139,10 @@ static bool test_plans(void)
 	/* an interposer defining a few mi_ names is no mimalloc: it is a malloc, called libc */
 	lw_allocfns__plan(&a, "/usr/lib/libheaptrack_preload.so", defines, (void *)heaptrack, &p);
 	CHECK(p.kind == LW_ALLOC_LIBC && planned(&p, "free_sized")->optional);
+
+	/* CPython 3.13's own mimalloc does not replace malloc: not an allocator object */
+	lw_allocfns__plan(&a, "/usr/lib/libpython3.13.so", defines, (void *)libpython313, &p);
+	CHECK(p.kind == -1);
 
 	/* libstdc++: wrappers only, operator delete not at all */
 	lw_allocfns__plan(&a, "/usr/lib/libstdc++.so.6", defines, (void *)stdcxx, &p);
