@@ -219,6 +219,32 @@ static __always_inline __u64 hash_frames(struct lw_stack_val *st, __u32 nr)
 	return h | 1;	/* 0 means "no stack" */
 }
 
+/*
+ * The return address at sp, as the caller pushed it. A return probe that fired at a function's
+ * entry replaced it with the kernel's uretprobe trampoline and keeps the original in one of the
+ * thread's return instances, newest first, the one made for this very stack slot: a wrapper's
+ * own return probe when its scope takes the stack at the call it adopts, or another tracer's
+ * (another leakwatchd's) return probe at the function's first byte, before ours further in.
+ */
+#define LW_MAX_RETURN_INSTANCES 4
+
+static __always_inline __u64 caller_of(__u64 ret, __u64 sp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+
+	for (int i = 0; i < LW_MAX_RETURN_INSTANCES && ri; i++) {
+		__u64 at = BPF_CORE_READ(ri, stack);
+
+		if (at == sp)
+			return BPF_CORE_READ(ri, orig_ret_vaddr);
+		if (at > sp)
+			break;	/* older calls lie higher: none is for this slot */
+		ri = BPF_CORE_READ(ri, next);
+	}
+	return ret;
+}
+
 /* How far above the stack pointer a frame may lie: the default 8 MiB thread stack. */
 #define STACK_SPAN (8ULL << 20)
 
@@ -242,6 +268,7 @@ static __always_inline bool capture_frames(struct thread_state *ts, __u32 tgid, 
 		bump(&drops, LW_DROP_STACK_MISSING);
 		return false;
 	}
+	st->ips[0] = caller_of(st->ips[0], sp);
 	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
 		if (i >= depth)
 			break;

@@ -196,7 +196,8 @@ def test_status_shows_probe_points_and_mode(own_daemon):
     assert status["tracking"] == "full" and status["sample_bytes"] == 0, status
     assert status["processes"] == "all", status
     assert status["return_probes"] in ("session", "uretprobe"), status
-    libc = [o for o in status["attached"] if o.get("kind") == "libc"]
+    # the system's glibc (another libc on the machine may lack functions, or be a copy)
+    libc = [o for o in status["attached"] if o.get("kind") == "libc" and "free" in o["functions"]]
     assert libc, status
     points = dict(p.split("+") for p in libc[0]["probe_points"])
     assert set(points) == set(libc[0]["functions"]), libc[0]
