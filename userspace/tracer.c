@@ -157,6 +157,10 @@ struct lw_tracer *lw_tracer__new(const struct lw_tracer_opts *opts)
 		lw_err("failed to open BPF object: %s", strerror(-err));
 		goto fail;
 	}
+	/* the configured capacities (bpf.max_allocations, max_sites, max_stacks) */
+	bpf_map__set_max_entries(t->skel->maps.allocs, opts->max_allocations);
+	bpf_map__set_max_entries(t->skel->maps.aggs, opts->max_sites);
+	bpf_map__set_max_entries(t->skel->maps.stacks, opts->max_stacks);
 	t->skel->rodata->self_tgid = opts->self;
 	t->skel->rodata->filter_pids = opts->npids > 0;
 	t->skel->rodata->stack_depth = opts->stack_depth;

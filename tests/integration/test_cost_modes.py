@@ -210,6 +210,13 @@ def test_status_shows_probe_points_and_mode(own_daemon):
     assert "tracking:" in human and "full" in human, human
 
 
+def test_map_capacities_follow_the_config(own_daemon):
+    d = own_daemon("-C", "python=false", "-C", "max_allocations=4096", "-C", "max_sites=1024",
+                   "-C", "max_stacks=512")
+    limits = {m["name"]: m["max"] for m in d.status()["maps"]}
+    assert (limits["allocations"], limits["sites"], limits["stacks"]) == (4096, 1024, 512), limits
+
+
 @pytest.mark.parametrize("kv, allowed", [
     ("sample_bytes=lots", "a number of bytes from 0 to 4294967296"),
     ("sample_bytes=-1", "a number of bytes from 0 to 4294967296"),
