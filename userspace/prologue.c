@@ -110,9 +110,12 @@ static bool decode(const uint8_t *p, size_t left, struct insn *in)
 		in->len = 4;	/* endbr64 */
 		return true;
 	}
-	if (i < left && p[i] == 0x66) {
-		opsize16 = true;
-		i++;
+	/* fs/gs segment (thread-local data: not the stack), then operand size, in either order */
+	for (int k = 0; k < 2 && i < left; k++) {
+		if (p[i] == 0x64 || p[i] == 0x65)
+			i++;
+		else if (p[i] == 0x66)
+			opsize16 = true, i++;
 	}
 	if (i < left && (p[i] & 0xf0) == 0x40)
 		rex = p[i++];

@@ -467,7 +467,7 @@ static struct probe_plan *new_plan(struct lw_tracer *t, const char *path, bool p
 static bool probe_point(struct lw_elf *elf, const struct lw_elf_sym *sym, enum lw_func fn,
 			uint64_t *off)
 {
-	uint8_t code[32];
+	uint8_t code[64];	/* jemalloc's free reaches its first jump at +48 */
 	size_t len = sym->size && sym->size < sizeof(code) ? sym->size : sizeof(code);
 
 	*off = sym->file_offset;

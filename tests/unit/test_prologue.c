@@ -70,6 +70,27 @@ static bool test_free_lto(void)
 	return true;
 }
 
+/*
+ * Debian's jemalloc 5.3 free: its fast path reads the thread's cache through %fs and reaches
+ * its first jump 48 bytes in, with rdi untouched: the probe goes there, not on the mov at +0.
+ */
+static bool test_jemalloc_free_tls(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 0x0e, 0x53, 0x0a, 0x00, 0x48, 0x89, 0xf9,
+		0x48, 0xc1, 0xe8, 0x1a, 0x48, 0x81, 0xe1, 0x00, 0x00, 0x00, 0xc0, 0x25, 0xf0,
+		0x00, 0x00, 0x00, 0x64, 0x48, 0x03, 0x04, 0x25, 0x00, 0x00, 0x00, 0x00, 0x48,
+		0x01, 0xd0, 0x48, 0x3b, 0x88, 0xb0, 0x01, 0x00, 0x00, 0x0f, 0x85, 0x8a, 0x00,
+		0x00, 0x00, 0x48, 0x89, 0xfe,
+	};
+
+	CHECK(lw_prologue_first_emulated(code, sizeof(code), BIT(LW_RDI)) == 48);
+	CHECK(lw_prologue_probe_offset(LW_FN_FREE, code, sizeof(code)) == 48);
+	/* cut before the jump: no probe point but the entry */
+	CHECK(lw_prologue_first_emulated(code, 40, BIT(LW_RDI)) == 0);
+	return true;
+}
+
 /* movabs into a scratch register, then push; pyenv 3.11's _PyObject_Malloc: lea, push */
 static bool test_movabs_lea(void)
 {
@@ -140,5 +161,5 @@ static bool test_tail_call(void)
 }
 
 UNIT_MAIN(UNIT_TEST(test_tail_call), UNIT_TEST(test_glibc_free), UNIT_TEST(test_endbr_short_jump_r12), UNIT_TEST(test_no_match),
-	  UNIT_TEST(test_gc_del_lto), UNIT_TEST(test_free_lto), UNIT_TEST(test_movabs_lea),
+	  UNIT_TEST(test_gc_del_lto), UNIT_TEST(test_free_lto), UNIT_TEST(test_jemalloc_free_tls), UNIT_TEST(test_movabs_lea),
 	  UNIT_TEST(test_null_check_jcc), UNIT_TEST(test_first_emulated_refuses))
